@@ -1,0 +1,296 @@
+"""`[tool.conveyor]` in pyproject.toml -> typed, validated settings.
+
+Every section is a frozen pydantic model that forbids unknown keys, so a typo stops the run
+with one line naming the file, the key and what is allowed, before any session or task runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from conveyor.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+PYPROJECT = "pyproject.toml"
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+class Section(BaseModel):
+    """Base of every table: kebab-case keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=_kebab, populate_by_name=True, frozen=True
+    )
+
+
+class Reason(Section):
+    """An exception to a policy must say why (and may say until when)."""
+
+    reason: str = Field(min_length=3)
+
+
+class LicenseSettings(Section):
+    """pip-licenses policy: denied license families, per-package overrides with a reason."""
+
+    deny: list[str] = Field(
+        default_factory=lambda: ["GPL", "AGPL", "SSPL", "LGPL-3.0-only"],
+    )
+    allow: dict[str, Reason] = Field(default_factory=dict)
+    groups: list[str] = Field(default_factory=list)
+
+
+class SecuritySettings(Section):
+    """bandit targets, safety database location, and ignored advisories with reasons."""
+
+    bandit_targets: list[str] = Field(default_factory=list)
+    bandit_skips: list[str] = Field(default_factory=list)
+    safety_db: Optional[str] = None
+    safety: Optional[str] = None
+    ignore: dict[str, Reason] = Field(default_factory=dict)
+
+
+class DockerSettings(Section):
+    """Image build settings (filled by the build/scan work)."""
+
+    image: str = "app"
+    dockerfile: str = "docker/Dockerfile"
+    context: str = "."
+    base_image: str = "conveyor/base:bookworm"
+    base_packages: list[str] = Field(default_factory=lambda: ["python3", "ca-certificates"])
+    base_suite: str = "bookworm"
+    base_mirror: Optional[str] = None
+    extra_ca_certificates: Optional[str] = None
+    tag_latest: bool = False
+    build_args: dict[str, str] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)
+    docker: Optional[str] = None
+
+
+class ScanSettings(Section):
+    """Trivy/Gitleaks scan settings and the one severity gate."""
+
+    fail_on: list[Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]] = Field(
+        default_factory=lambda: ["CRITICAL", "HIGH"]  # type: ignore[arg-type]
+    )
+    allowlist: str = ".conveyor-allow.toml"
+    trivy: Optional[str] = None
+    gitleaks: Optional[str] = None
+    trivy_cache_dir: Optional[str] = None
+    trivy_db_update: bool = True
+    scanners: list[Literal["image", "fs", "config", "secrets"]] = Field(
+        default_factory=lambda: ["image", "fs", "config", "secrets"]  # type: ignore[arg-type]
+    )
+    vuln: bool = True
+    config_dir: str = "docker"
+
+
+class SmokeTest(Section):
+    """One HTTP check after a deploy: a path on the configured host, the status expected."""
+
+    path: str = "/health"
+    status: int = Field(default=200, ge=100, le=599)
+    timeout: float = Field(default=5.0, gt=0)
+
+
+class EnvironmentSettings(Section):
+    """One deploy target: compose overlay, env file, host for smoke tests."""
+
+    compose_files: list[str] = Field(default_factory=list)
+    env_file: Optional[str] = None
+    project: Optional[str] = None
+    host: str = "127.0.0.1"
+    port: Optional[int] = Field(default=None, ge=1, le=65535)
+    scheme: Literal["http", "https"] = "http"
+    confirm: bool = False
+
+
+class DeploySettings(Section):
+    """Compose health checks and deploys (filled by the deploy work)."""
+
+    compose_files: list[str] = Field(default_factory=lambda: ["docker/compose.yaml"])
+    project: Optional[str] = None
+    health_timeout: float = Field(default=120.0, gt=0)
+    lock_wait: float = Field(default=0.0, ge=0)
+    log_lines: int = Field(default=50, ge=0)
+    smoke: list[SmokeTest] = Field(default_factory=list)
+    environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
+    state_dir: str = ".conveyor"
+
+
+class Settings(Section):
+    """The whole `[tool.conveyor]` table."""
+
+    src: list[str] = Field(default_factory=lambda: ["src"])
+    tests: list[str] = Field(default_factory=lambda: ["tests"])
+    python: Optional[list[str]] = None
+    tools_python: Optional[str] = None
+    coverage_fail_under: float = Field(default=90.0, ge=0, le=100)
+    reports_dir: str = "reports"
+    integration_marker: str = "docker"
+    licenses: LicenseSettings = Field(default_factory=LicenseSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
+    scan: ScanSettings = Field(default_factory=ScanSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+
+    @field_validator("python")
+    @classmethod
+    def _known_pythons(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must list at least one version")
+        unknown = [v for v in value if v not in SUPPORTED_PYTHONS]
+        if unknown:
+            raise ValueError(f"{unknown} not supported; choose from {list(SUPPORTED_PYTHONS)}")
+        return value
+
+    @field_validator("tools_python")
+    @classmethod
+    def _known_tools_python(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in SUPPORTED_PYTHONS:
+            raise ValueError(f"{value!r} not supported; choose from {list(SUPPORTED_PYTHONS)}")
+        return value
+
+
+class Project(BaseModel):
+    """A consuming project: where it lives, its metadata and its Conveyor settings."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    name: str
+    requires_python: Optional[str]
+    settings: Settings
+
+    @property
+    def pythons(self) -> list[str]:
+        """Configured versions, else the supported ones `requires-python` admits."""
+        if self.settings.python is not None:
+            return list(self.settings.python)
+        return pythons_for(self.requires_python)
+
+    @property
+    def tools_python(self) -> str:
+        """The one modern Python the tool sessions run on."""
+        return self.settings.tools_python or self.pythons[-1]
+
+    @property
+    def reports(self) -> Path:
+        """The reports directory (absolute)."""
+        return self.root / self.settings.reports_dir
+
+
+def pythons_for(requires_python: Optional[str]) -> list[str]:
+    """The supported versions a `requires-python` specifier admits (all when absent)."""
+    if not requires_python:
+        return list(SUPPORTED_PYTHONS)
+    spec = SpecifierSet(requires_python)
+    return [v for v in SUPPORTED_PYTHONS if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
+
+
+def _describe_location(loc: tuple[Union[int, str], ...]) -> tuple[str, str]:
+    """('[tool.conveyor.security]', 'ignore') from a pydantic error location."""
+    table = ["tool", "conveyor"]
+    parts = [str(p) for p in loc]
+    key_parts = parts[:]
+    # Walk down nested tables; the last string is the key.
+    while len(key_parts) > 1:
+        table.append(key_parts.pop(0))
+    key = key_parts[0] if key_parts else ""
+    return "[" + ".".join(table) + "]", key
+
+
+def format_validation_error(path: Path, error: ValidationError) -> str:
+    """One line per problem, each naming the file, the table, the key and what is allowed."""
+    lines = []
+    for item in error.errors():
+        table, key = _describe_location(tuple(item["loc"]))
+        if item["type"] == "extra_forbidden":
+            what = "unknown key"
+        else:
+            what = item["msg"]
+        lines.append(f"{path}: {table} key {key!r}: {what}")
+    return "\n".join(lines)
+
+
+def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
+    """Validate a `[tool.conveyor]` mapping; raise ConfigError naming file and key."""
+    try:
+        return Settings.model_validate(table)
+    except ValidationError as exc:
+        text = format_validation_error(path, exc)
+        first, _, rest = text.partition("\n")
+        allowed = _allowed_keys_hint(exc)
+        raise ConfigError(first, hint="\n".join(filter(None, [rest, allowed]))) from None
+
+
+def _allowed_keys_hint(error: ValidationError) -> str:
+    for item in error.errors():
+        if item["type"] == "extra_forbidden":
+            model: type[BaseModel] = Settings
+            for part in item["loc"][:-1]:
+                field = model.model_fields.get(str(part).replace("-", "_"))
+                annotation = getattr(field, "annotation", None)
+                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    model = annotation
+                else:
+                    return ""
+            keys = sorted(_kebab(name) for name in model.model_fields)
+            return "allowed keys: " + ", ".join(keys)
+    return ""
+
+
+def load_project(root: Union[str, Path, None] = None) -> Project:
+    """Read `pyproject.toml` under `root` (default: cwd); an absent table gives defaults."""
+    base = Path(root or Path.cwd()).resolve()
+    path = base / PYPROJECT
+    if not path.is_file():
+        raise ConfigError(
+            f"{path}: not found",
+            hint="run Conveyor from the project root, or `conveyor init` to add a pyproject.toml",
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax") from None
+    project_table = data.get("project", {})
+    conveyor_table = data.get("tool", {}).get("conveyor", {})
+    if not isinstance(conveyor_table, dict):
+        raise ConfigError(f"{path}: [tool.conveyor] must be a table")
+    requires = project_table.get("requires-python")
+    if requires is not None:
+        try:
+            SpecifierSet(requires)
+        except InvalidSpecifier:
+            raise ConfigError(
+                f"{path}: [project] key 'requires-python': invalid specifier {requires!r}",
+                hint="use a PEP 440 specifier such as '>=3.9'",
+            ) from None
+    settings = settings_from_table(conveyor_table, path)
+    project = Project(
+        root=base,
+        name=str(project_table.get("name") or base.name),
+        requires_python=requires,
+        settings=settings,
+    )
+    if not project.pythons:
+        raise ConfigError(
+            f"{path}: [project] key 'requires-python': {requires!r} admits none of "
+            f"{list(SUPPORTED_PYTHONS)}",
+            hint="widen requires-python or set [tool.conveyor] python = [...]",
+        )
+    return project

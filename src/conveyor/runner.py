@@ -1,0 +1,113 @@
+"""The one way Conveyor runs programs: argv lists only, logged shell-quoted, secrets masked."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conveyor.errors import ToolFailedError, ToolNotFoundError
+
+STDERR_TAIL_LINES = 20
+MASK = "*****"
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a finished program left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float = 0.0
+
+
+@dataclass
+class Runner:
+    """Runs argv lists; `secrets` are masked wherever a command line is shown."""
+
+    secrets: set[str] = field(default_factory=set)
+    echo: bool = False
+
+    def describe(self, argv: Sequence[str]) -> str:
+        """The command as a human would type it, with secrets masked."""
+        text = shlex.join(str(a) for a in argv)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+    def run(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        ok_codes: Iterable[int] = (0,),
+        timeout: float | None = None,
+        input_text: str | None = None,
+        tool: str | None = None,
+        capture: bool = True,
+    ) -> Completed:
+        """Run `argv`; raise ToolFailedError (with stderr's tail) unless its exit code is in `ok_codes`."""
+        args = tuple(os.fspath(a) for a in argv)
+        name = tool or Path(args[0]).name
+        full_env = {**os.environ, **env} if env is not None else None
+        if self.echo:
+            print(f"$ {self.describe(args)}", flush=True)
+        started = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                args,
+                cwd=cwd,
+                env=full_env,
+                capture_output=capture,
+                text=True,
+                timeout=timeout,
+                input=input_text,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise ToolNotFoundError(
+                f"{name}: program not found ({args[0]})",
+                hint=f"install {name} or put it on PATH",
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ToolFailedError(
+                f"{name}: timed out after {timeout:g}s: {self.describe(args)}",
+                hint="raise the timeout in [tool.conveyor] or check the program",
+            ) from exc
+        done = Completed(
+            argv=args,
+            returncode=proc.returncode,
+            stdout=proc.stdout or "",
+            stderr=proc.stderr or "",
+            seconds=time.perf_counter() - started,
+        )
+        if done.returncode not in set(ok_codes):
+            raise ToolFailedError(
+                f"{name}: exited {done.returncode}: {self.describe(args)}",
+                hint=self.mask(stderr_tail(done.stderr or done.stdout)),
+            )
+        return done
+
+    def mask(self, text: str) -> str:
+        """`text` with every known secret replaced."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+
+def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    """The last `lines` non-empty lines of a program's output, for error messages."""
+    kept = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+DEFAULT_RUNNER = Runner()

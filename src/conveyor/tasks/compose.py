@@ -1,0 +1,7 @@
+"""Invoke tasks: compose (being built)."""
+
+from __future__ import annotations
+
+from invoke.tasks import Task
+
+TASKS: list[Task[..., object]] = []
