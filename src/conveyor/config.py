@@ -95,6 +95,23 @@ class ScanSettings(Section):
     )
     vuln: bool = True
     config_dir: str = "docker"
+    image: Optional[str] = None
+    skip_dirs: list[str] = Field(
+        default_factory=lambda: [
+            ".git",
+            ".venv",
+            "venv",
+            ".nox",
+            ".tox",
+            "node_modules",
+            ".mypy_cache",
+            ".ruff_cache",
+            ".pytest_cache",
+            "dist",
+            "build",
+            "htmlcov",
+        ]
+    )
 
 
 class SmokeTest(Section):
@@ -115,6 +132,7 @@ class EnvironmentSettings(Section):
     port: Optional[int] = Field(default=None, ge=1, le=65535)
     scheme: Literal["http", "https"] = "http"
     confirm: bool = False
+    context: Optional[str] = None
 
 
 class DeploySettings(Section):
@@ -128,6 +146,8 @@ class DeploySettings(Section):
     smoke: list[SmokeTest] = Field(default_factory=list)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
     state_dir: str = ".conveyor"
+    env_file: Optional[str] = None
+    tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Settings(Section):

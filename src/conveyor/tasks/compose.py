@@ -1,7 +1,105 @@
-"""Invoke tasks: compose (being built)."""
+"""Invoke tasks: `inv up`, `inv health`, `inv down`, `inv logs` on a compose project.
+
+Without `--env` they act on `[tool.conveyor.deploy] compose-files`; with it, on that
+environment's overlay, env file and project name (the same target `inv deploy` uses).
+"""
 
 from __future__ import annotations
 
-from invoke.tasks import Task
+import sys
+from typing import Any, Callable
 
-TASKS: list[Task[..., object]] = []
+from invoke.context import Context
+from invoke.tasks import Task, task
+from rich.console import Console
+
+from conveyor.deploy.health import Progress, wait_healthy
+from conveyor.deploy.target import Target, parse_seconds, resolve_target
+from conveyor.errors import GateFailedError
+from conveyor.tasks._common import project_of, reports_errors
+from conveyor.tools.compose import Compose
+
+ENV_HELP = "environment from [tool.conveyor.deploy.environments] (default: base compose files)"
+
+
+def _target(c: Context, env: str | None, tag: str | None = None) -> tuple[Target, Compose]:
+    target = resolve_target(project_of(c), env, tag)
+    return target, Compose(target.compose)
+
+
+def check_health(target: Target, compose: Compose, *, timeout: float | None = None) -> str:
+    """Wait for every service to be well; GateFailedError naming the failing ones."""
+    specs = compose.config()
+    compose.ping()
+    console = Console(file=sys.stderr)
+    with Progress(console) as progress:
+        report = wait_healthy(
+            compose,
+            list(specs),
+            timeout=target.settings.health_timeout if timeout is None else timeout,
+            log_lines=target.settings.log_lines,
+            progress=progress,
+        )
+    if not report.healthy:
+        print(report.details(), file=sys.stderr, flush=True)
+        raise GateFailedError(
+            f"{target.label}: {report.summary()}",
+            hint="see the probe output and logs above; `inv logs` shows more",
+        )
+    return report.summary()
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "tag": "image tag (sets the deploy tag variable)",
+        "wait": "then wait for health",
+    }
+)
+@reports_errors
+def up(c: Context, env: str | None = None, tag: str | None = None, wait: bool = True) -> None:
+    """Start the compose project in the background (images must exist), then wait for health."""
+    target, compose = _target(c, env, tag)
+    compose.config()
+    compose.ping()
+    compose.up(timeout=target.settings.health_timeout + 120)
+    if wait:
+        print(check_health(target, compose), flush=True)
+
+
+@task(help={"env": ENV_HELP, "timeout": "seconds to wait (default: health-timeout from config)"})
+@reports_errors
+def health(c: Context, env: str | None = None, timeout: str | None = None) -> None:
+    """Wait until every service is healthy (or running / exited 0); name the ones that are not."""
+    target, compose = _target(c, env)
+    print(check_health(target, compose, timeout=parse_seconds("timeout", timeout)), flush=True)
+
+
+@task(help={"env": ENV_HELP, "volumes": "also remove named volumes"})
+@reports_errors
+def down(c: Context, env: str | None = None, volumes: bool = False) -> None:
+    """Stop and remove the project's containers and networks."""
+    target, compose = _target(c, env)
+    compose.config()
+    compose.ping()
+    compose.down(volumes=volumes)
+    print(f"{target.label}: down", flush=True)
+
+
+@task(help={"env": ENV_HELP, "service": "one service (default: all)", "tail": "lines per service"})
+@reports_errors
+def logs(c: Context, env: str | None = None, service: str | None = None, tail: int = 50) -> None:
+    """Print the last lines of the services' logs."""
+    target, compose = _target(c, env)
+    specs = compose.config()
+    if service is not None and service not in specs:
+        raise GateFailedError(
+            f"{target.label}: no service {service!r}",
+            hint="services: " + ", ".join(sorted(specs)),
+            exit_code=2,
+        )
+    compose.ping()
+    print(compose.logs(service, tail=tail), end="", flush=True)
+
+
+TASKS: list[Task[Callable[..., Any]]] = [up, health, down, logs]

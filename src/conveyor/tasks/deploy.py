@@ -1,7 +1,131 @@
-"""Invoke tasks: deploy (being built)."""
+"""Invoke tasks: `inv deploy`, `inv rollback`, `inv releases`.
+
+A deploy is gated on health and smoke tests and rolls every service back on failure; see
+`conveyor.deploy.orchestrate` for the order of steps.
+"""
 
 from __future__ import annotations
 
-from invoke.tasks import Task
+import sys
+from typing import Any, Callable
 
-TASKS: list[Task[..., object]] = []
+from invoke.context import Context
+from invoke.tasks import Task, task
+from rich.console import Console
+
+from conveyor.deploy.ledger import running_images
+from conveyor.deploy.orchestrate import Deployer, DeployResult, releases_table, running_table
+from conveyor.deploy.target import parse_seconds, resolve_target
+from conveyor.errors import GateFailedError, InvalidInputError
+from conveyor.reports.github import write_step_summary
+from conveyor.tasks._common import project_of, reports_errors
+
+ENV_HELP = "target environment from [tool.conveyor.deploy.environments]"
+
+
+def release_id(text: str) -> int:
+    """A release id from `inv releases`."""
+    if not text.isdigit():
+        raise InvalidInputError(
+            f"--to {text!r} is not a release id", hint="pick an id from `inv releases`"
+        )
+    return int(text)
+
+
+def _deployer(
+    c: Context,
+    env: str,
+    tag: str | None = None,
+    lock_wait: str | None = None,
+    timeout: str | None = None,
+) -> Deployer:
+    project = project_of(c)
+    target = resolve_target(project, env, tag)
+    return Deployer(
+        target,
+        root=str(project.root),
+        lock_wait=parse_seconds("lock-wait", lock_wait),
+        health_timeout=parse_seconds("timeout", timeout),
+    )
+
+
+def _finish(deployer: Deployer, result: DeployResult, what: str) -> None:
+    """Print what runs now; raise GateFailedError (exit 1) when the deploy failed."""
+    console = Console(file=sys.stderr, width=None if sys.stderr.isatty() else 160)
+    label = deployer.target.label
+    console.print(running_table(result.running, f"{label}: running now"))
+    if result.ok and result.release is not None:
+        line = f"{what} to {label}: release {result.release.id} is live"
+        print(line, flush=True)
+        write_step_summary(f"### {line}\n")
+        return
+    if result.restored is not None and result.restore_health is not None:
+        state = "healthy" if result.restore_health.healthy else result.restore_health.summary()
+        now = f"rolled back to release {result.restored.id} ({state})"
+    else:
+        now = "no previous release to restore; the failed one was removed"
+    write_step_summary(f"### {what} to {label} failed\n\n{result.failure}\n\n{now}\n")
+    raise GateFailedError(f"{what} to {label} failed: {result.failure}; {now}")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "tag": "image tag to deploy (sets the tag variable, APP_TAG by default)",
+        "yes": "confirm a deploy to production (implied when CI is set)",
+        "lock-wait": "seconds to wait for another deploy's lock (default from config)",
+        "timeout": "health timeout in seconds (default: health-timeout from config)",
+    }
+)
+@reports_errors
+def deploy(
+    c: Context,
+    env: str,
+    *,
+    tag: str | None = None,
+    yes: bool = False,
+    lock_wait: str | None = None,
+    timeout: str | None = None,
+) -> None:
+    """Deploy with a health gate and smoke tests; roll every service back on any failure."""
+    deployer = _deployer(c, env, tag, lock_wait, timeout)
+    _finish(deployer, deployer.deploy(yes=yes), "deploy")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "to": "release id from `inv releases` (default: the one before the live release)",
+        "yes": "confirm for production (implied when CI is set)",
+        "lock-wait": "seconds to wait for another deploy's lock",
+        "timeout": "health timeout in seconds",
+    }
+)
+@reports_errors
+def rollback(
+    c: Context,
+    env: str,
+    *,
+    to: str | None = None,
+    yes: bool = False,
+    lock_wait: str | None = None,
+    timeout: str | None = None,
+) -> None:
+    """Bring back a recorded release (health-gated, like a deploy)."""
+    deployer = _deployer(c, env, None, lock_wait, timeout)
+    release = release_id(to) if to is not None else deployer.rollback_candidate().id
+    _finish(deployer, deployer.deploy(yes=yes, to_release=release), f"rollback to {release}")
+
+
+@task(help={"env": ENV_HELP})
+@reports_errors
+def releases(c: Context, env: str) -> None:
+    """List the release ledger of an environment, newest first, the live one marked."""
+    deployer = _deployer(c, env)
+    recorded = deployer.ledger.releases()
+    deployer.compose.ping()
+    live = deployer.ledger.live(running_images(deployer.compose.containers()))
+    Console(width=None if sys.stdout.isatty() else 200).print(releases_table(recorded, live))
+
+
+TASKS: list[Task[Callable[..., Any]]] = [deploy, rollback, releases]

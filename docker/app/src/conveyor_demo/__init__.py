@@ -1,0 +1,1 @@
+"""Conveyor's demo service: an ASGI app whose /health depends on Redis."""

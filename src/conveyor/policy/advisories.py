@@ -1,0 +1,103 @@
+"""The security gate: a bandit finding or safety advisory fails unless ignored with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from conveyor.config import Reason
+from conveyor.tools.bandit import BanditFinding
+from conveyor.tools.safety import SafetyVulnerability
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A finding from any security tool, in one shape for the gate and the reports."""
+
+    source: str
+    id: str
+    subject: str
+    severity: str
+    summary: str
+    url: str = ""
+    aliases: tuple[str, ...] = ()
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every name an ignore entry may use for this finding."""
+        return (self.id, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An advisory and, when the ignore list covers it, the reason given there."""
+
+    advisory: Advisory
+    ignored_because: str | None = None
+
+
+@dataclass(frozen=True)
+class AdvisoryGate:
+    """The gate's outcome: every verdict, plus ignore entries that matched nothing."""
+
+    verdicts: tuple[Verdict, ...]
+    unused_ignores: tuple[str, ...]
+
+    @property
+    def failing(self) -> list[Advisory]:
+        return [v.advisory for v in self.verdicts if v.ignored_because is None]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+
+def from_bandit(findings: Iterable[BanditFinding]) -> list[Advisory]:
+    """bandit findings as advisories (ignore key: the test id `B602`, or `B602:path/to/file.py`)."""
+    return [
+        Advisory(
+            source="bandit",
+            id=f.test_id,
+            subject=f"{f.filename}:{f.line}",
+            severity=f.severity,
+            summary=f"{f.test_name}: {f.text}",
+            url=f.more_info,
+            aliases=(f"{f.test_id}:{f.filename}",),
+            file=f.filename,
+            line=f.line,
+        )
+        for f in findings
+    ]
+
+
+def from_safety(vulnerabilities: Iterable[SafetyVulnerability]) -> list[Advisory]:
+    """safety advisories (ignore key: the vulnerability id or the CVE)."""
+    return [
+        Advisory(
+            source="safety",
+            id=v.vulnerability_id,
+            subject=f"{v.package} {v.version}",
+            severity="",
+            summary=v.advisory,
+            url=v.more_info,
+            aliases=(v.cve,) if v.cve else (),
+        )
+        for v in vulnerabilities
+    ]
+
+
+def evaluate(advisories: Iterable[Advisory], ignore: Mapping[str, Reason]) -> AdvisoryGate:
+    """Match advisories against the ignore list (by id or alias)."""
+    used: set[str] = set()
+    verdicts = []
+    for advisory in advisories:
+        key = next((k for k in advisory.keys if k in ignore), None)
+        if key is None:
+            verdicts.append(Verdict(advisory))
+        else:
+            used.add(key)
+            verdicts.append(Verdict(advisory, ignore[key].reason))
+    unused = tuple(sorted(set(ignore) - used))
+    return AdvisoryGate(verdicts=tuple(verdicts), unused_ignores=unused)

@@ -1,0 +1,73 @@
+"""Install a project's dependency groups into a session's venv exactly as `uv.lock` pins them.
+
+The lock is the single source of versions: sessions never `pip install` a bare name, they
+`uv sync --frozen` the named groups into the venv nox created.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import nox
+
+from conveyor.config import PYPROJECT, Project
+from conveyor.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+LOCKFILE = "uv.lock"
+
+
+def declared_groups(root: Path) -> set[str]:
+    """The `[dependency-groups]` names in `root`'s pyproject.toml."""
+    data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    groups = data.get("dependency-groups", {})
+    return set(groups) if isinstance(groups, dict) else set()
+
+
+def require_groups(project: Project, groups: Sequence[str]) -> None:
+    """Stop with one line naming the first group the project does not declare, and the fix."""
+    declared = declared_groups(project.root)
+    for group in groups:
+        if group not in declared:
+            raise ConfigError(
+                f"{project.root / PYPROJECT}: [dependency-groups] has no {group!r} group",
+                hint=f"add it with `uv add --group {group} <packages>` and commit uv.lock",
+            )
+    if not (project.root / LOCKFILE).is_file():
+        raise ConfigError(
+            f"{project.root / LOCKFILE}: not found",
+            hint="create it with `uv lock` and commit it: sessions install exactly what it pins",
+        )
+
+
+def sync_argv(
+    groups: Sequence[str],
+    *,
+    python: str,
+    only: bool = False,
+    project_root: Path,
+) -> list[str]:
+    """`uv sync` of `groups` (plus the project unless `only`) as locked, nothing else."""
+    flag = "--only-group" if only else "--group"
+    argv = ["uv", "sync", "--frozen", "--no-default-groups", "--project", str(project_root)]
+    for group in groups:
+        argv += [flag, group]
+    return [*argv, "--python", python]
+
+
+def sync(session: nox.Session, project: Project, *groups: str, only: bool = False) -> None:
+    """Install `groups` (with the project unless `only`) into the session's venv from the lock."""
+    require_groups(project, groups)
+    venv = session.virtualenv.location
+    python = str(Path(session.bin) / "python")
+    session.run_install(
+        *sync_argv(groups, python=python, only=only, project_root=project.root),
+        env={"UV_PROJECT_ENVIRONMENT": venv},
+        external=True,
+    )

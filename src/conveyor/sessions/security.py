@@ -1,0 +1,76 @@
+"""`security`: bandit over the sources, safety over the locked dependency set, one gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+from conveyor.config import Project
+from conveyor.errors import GateFailedError
+from conveyor.policy.advisories import evaluate, from_bandit, from_safety
+from conveyor.reports.security import report_security
+from conveyor.sessions._install import sync
+from conveyor.sessions._support import define
+from conveyor.tools import bandit, safety
+from conveyor.tools.uv import export_argv
+
+
+def run_bandit(session: nox.Session, project: Project) -> list[bandit.BanditFinding]:
+    """bandit over the configured targets (default: the sources) into reports/bandit.json."""
+    settings = project.settings.security
+    report = project.reports / "bandit.json"
+    targets = settings.bandit_targets or project.settings.src
+    argv = bandit.bandit_argv(targets, settings.bandit_skips, report)
+    session.run(*argv, success_codes=list(bandit.OK_CODES))
+    return bandit.parse_report(report.read_text(encoding="utf-8"))
+
+
+def offline_db(session: nox.Session, project: Project) -> Path | None:
+    """The prepared offline DB directory, or None for an online check."""
+    setting = project.settings.security.safety_db
+    if setting is None:
+        return None
+    package_dir = None
+    if setting == safety.SAFETY_DB_PACKAGE:
+        output = session.run("python", "-c", safety.FIND_SAFETY_DB, silent=True)
+        package_dir = str(output).strip() if output else None
+    source = safety.resolve_db_dir(setting, project.root, package_dir)
+    return safety.prepare_offline_db(source, project.reports / ".safety-db")
+
+
+def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVulnerability]:
+    """safety over `uv export` of the lock: offline with a configured DB, else online."""
+    requirements = project.reports / "requirements-locked.txt"
+    session.run(*export_argv(project.root, requirements), external=True, silent=True)
+    executable = project.settings.security.safety or "safety"
+    version_text = session.run(executable, "--version", silent=True, external=True)
+    version = safety.parse_version(str(version_text))
+    report = project.reports / "safety.json"
+    report.unlink(missing_ok=True)
+    argv = safety.safety_argv(version, requirements, report, offline_db(session, project))
+    session.run(executable, *argv[1:], success_codes=list(safety.OK_CODES), external=True)
+    return safety.parse_report(report.read_text(encoding="utf-8"))
+
+
+def security(session: nox.Session, project: Project) -> None:
+    """bandit over the sources and safety over the locked dependencies; findings fail."""
+    groups = ["bandit"] if project.settings.security.safety else ["bandit", "safety"]
+    sync(session, project, *groups, only=True)
+    project.reports.mkdir(parents=True, exist_ok=True)
+    advisories = from_bandit(run_bandit(session, project))
+    advisories += from_safety(run_safety(session, project))
+    gate = evaluate(advisories, project.settings.security.ignore)
+    path = report_security(gate, project.reports)
+    for key in gate.unused_ignores:
+        session.warn(f"[tool.conveyor.security] ignore {key!r} matched no finding; remove it")
+    if not gate.passed:
+        ids = ", ".join(f"{a.source} {a.id}" for a in gate.failing)
+        raise GateFailedError(
+            f"security: {len(gate.failing)} finding(s): {ids} (details: {path})",
+            hint="fix them, or add each to [tool.conveyor.security] ignore with a reason",
+        )
+
+
+def register(project: Project) -> None:
+    define(project, "security", security, python=project.tools_python)

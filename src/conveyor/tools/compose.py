@@ -1,0 +1,385 @@
+"""Docker Compose adapter: `docker compose` (v2) or `docker-compose` (v1), and container state.
+
+Container state comes from `docker inspect` (`.State.Status`, `.State.Health`), found through
+the `com.docker.compose.*` labels both Compose versions set, so the rest of Conveyor never
+cares which Compose it talks to. Remote engines are reached through `DOCKER_HOST` or a docker
+context, passed straight through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conveyor.errors import ConfigError, ToolFailedError, ToolNotFoundError
+from conveyor.runner import Runner
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+_PORT_TAKEN = re.compile(
+    r"(?:Bind for [\d.:\[\]a-f]*?:(?P<a>\d+) failed: port is already allocated"
+    r"|listen tcp[46]? [\d.:\[\]a-f]*?:(?P<b>\d+): bind: address already in use)"
+)
+_SERVICE_OF_ERROR = re.compile(
+    r"(?:for|service|container) [\"']?(?P<name>[\w.-]+?)[\"']?(?:[ :]|$)"
+)
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A host port a service publishes (`host_ip:published:target/protocol`)."""
+
+    service: str
+    published: int
+    target: int
+    host_ip: str = ""
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the rendered compose configuration says about one service."""
+
+    name: str
+    image: str | None
+    ports: tuple[PublishedPort, ...] = ()
+    has_healthcheck: bool = False
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck (`.State.Health.Log[]`)."""
+
+    exit_code: int
+    output: str
+    end: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """The part of `docker inspect` that says whether a container is well."""
+
+    id: str
+    name: str
+    service: str
+    status: str
+    exit_code: int
+    restart_count: int
+    image: str
+    image_id: str
+    health: str | None = None
+    probes: tuple[HealthProbe, ...] = ()
+    restart_policy: str = ""
+    error: str = ""
+    started_at: str = ""
+    oneoff: bool = False
+    host_ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComposeTarget:
+    """Which compose project to act on: files, project name, variables, docker context."""
+
+    files: tuple[Path, ...]
+    project: str
+    env_file: Path | None = None
+    context: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    def with_files(self, *extra: Path) -> ComposeTarget:
+        """The same target with more compose files layered on top (e.g. a rollback pin)."""
+        return ComposeTarget(
+            files=self.files + tuple(extra),
+            project=self.project,
+            env_file=self.env_file,
+            context=self.context,
+            variables=self.variables,
+        )
+
+
+def detect_compose(runner: Runner, docker: str = "docker") -> tuple[str, ...]:
+    """The Compose command: `docker compose` (v2 plugin) if present, else `docker-compose` (v1)."""
+    for candidate in ((docker, "compose"), ("docker-compose",)):
+        try:
+            runner.run([*candidate, "version"], tool=" ".join(candidate), timeout=30)
+        except (ToolNotFoundError, ToolFailedError):
+            continue
+        return candidate
+    raise ToolNotFoundError(
+        "docker compose: neither `docker compose` (v2) nor `docker-compose` (v1) was found",
+        hint="install the Compose plugin (docker-compose-plugin) or docker-compose",
+    )
+
+
+def parse_ports(service: str, entries: Sequence[Any]) -> tuple[PublishedPort, ...]:
+    """Published ports from rendered config: v1 strings (`ip:8080:80/tcp`) or v2 mappings."""
+    found: list[PublishedPort] = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            published = entry.get("published")
+            if published in (None, ""):
+                continue
+            found.append(
+                PublishedPort(
+                    service=service,
+                    published=int(str(published).split("-")[0]),
+                    target=int(entry.get("target", 0)),
+                    host_ip=str(entry.get("host_ip") or ""),
+                    protocol=str(entry.get("protocol") or "tcp"),
+                )
+            )
+            continue
+        text, _, protocol = str(entry).partition("/")
+        parts = text.rsplit(":", 2)
+        if len(parts) < 2 or not parts[-2]:
+            continue  # container port only: nothing published on the host
+        host_ip = parts[0].strip("[]") if len(parts) == 3 else ""
+        found.append(
+            PublishedPort(
+                service=service,
+                published=int(parts[-2].split("-")[0]),
+                target=int(parts[-1].split("-")[0]),
+                host_ip=host_ip,
+                protocol=protocol or "tcp",
+            )
+        )
+    return tuple(found)
+
+
+def parse_config(text: str) -> dict[str, ServiceSpec]:
+    """Services of `compose config` output (YAML from both Compose versions)."""
+    data = yaml.safe_load(text) or {}
+    services = data.get("services") or {}
+    specs: dict[str, ServiceSpec] = {}
+    for name, raw in services.items():
+        body = raw or {}
+        health = body.get("healthcheck") or {}
+        specs[str(name)] = ServiceSpec(
+            name=str(name),
+            image=body.get("image"),
+            ports=parse_ports(str(name), body.get("ports") or []),
+            has_healthcheck=bool(health) and not health.get("disable", False),
+        )
+    return specs
+
+
+def parse_inspect(text: str) -> list[ContainerState]:
+    """Typed container states from `docker inspect` JSON."""
+    states: list[ContainerState] = []
+    for item in json.loads(text or "[]"):
+        labels = (item.get("Config") or {}).get("Labels") or {}
+        state = item.get("State") or {}
+        health = state.get("Health") or None
+        probes = tuple(
+            HealthProbe(
+                exit_code=int(p.get("ExitCode", -1)),
+                output=str(p.get("Output", "")).strip(),
+                end=str(p.get("End", "")),
+            )
+            for p in ((health or {}).get("Log") or [])
+        )
+        policy = ((item.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or ""
+        states.append(
+            ContainerState(
+                id=str(item.get("Id", "")),
+                name=str(item.get("Name", "")).lstrip("/"),
+                service=str(labels.get(SERVICE_LABEL, "")),
+                status=str(state.get("Status", "")),
+                exit_code=int(state.get("ExitCode", 0)),
+                restart_count=int(item.get("RestartCount", 0)),
+                image=str((item.get("Config") or {}).get("Image", "")),
+                image_id=str(item.get("Image", "")),
+                health=str(health["Status"]) if health else None,
+                probes=probes,
+                restart_policy="" if policy == "no" else str(policy),
+                error=str(state.get("Error", "")),
+                started_at=str(state.get("StartedAt", "")),
+                oneoff=str(labels.get(ONEOFF_LABEL, "False")).lower() == "true",
+                host_ports=_host_ports(item),
+            )
+        )
+    return states
+
+
+def _host_ports(item: Mapping[str, Any]) -> tuple[int, ...]:
+    bindings = (item.get("HostConfig") or {}).get("PortBindings") or {}
+    ports = {
+        int(b["HostPort"])
+        for entries in bindings.values()
+        for b in entries or []
+        if str(b.get("HostPort") or "").isdigit()
+    }
+    return tuple(sorted(ports))
+
+
+def port_conflict(stderr: str) -> tuple[int, str | None] | None:
+    """(port, service) when Compose failed because a published port is taken."""
+    for line in stderr.splitlines():
+        match = _PORT_TAKEN.search(line)
+        if match:
+            port = int(match.group("a") or match.group("b"))
+            service = _SERVICE_OF_ERROR.search(line)
+            return port, service.group("name") if service else None
+    return None
+
+
+class Compose:
+    """Runs Compose and docker for one target; every command is an argv list."""
+
+    def __init__(
+        self,
+        target: ComposeTarget,
+        *,
+        runner: Runner | None = None,
+        command: Sequence[str] | None = None,
+        docker: str = "docker",
+    ) -> None:
+        self.target = target
+        self.runner = runner or Runner()
+        self.docker = docker
+        self.command = tuple(command) if command else detect_compose(self.runner, docker)
+
+    @property
+    def is_v2(self) -> bool:
+        return self.command[-1] == "compose"
+
+    def docker_argv(self, *args: str) -> list[str]:
+        """A `docker` command line for the target's engine (context passed through)."""
+        context = ["--context", self.target.context] if self.target.context else []
+        return [self.docker, *context, *args]
+
+    def compose_argv(self, *args: str) -> list[str]:
+        """A Compose command line with the target's files, project and env file."""
+        argv = list(self.command)
+        if self.target.context:
+            argv[1:1] = ["--context", self.target.context]  # `docker --context X compose` / v1
+        for path in self.target.files:
+            argv += ["-f", str(path)]
+        argv += ["-p", self.target.project]
+        if self.target.env_file is not None:
+            argv += ["--env-file", str(self.target.env_file)]
+        return argv + list(args)
+
+    def _env(self) -> dict[str, str]:
+        return dict(self.target.variables)
+
+    def _cwd(self) -> Path:
+        return self.target.files[0].parent
+
+    def run_compose(self, *args: str, timeout: float | None = None) -> str:
+        """Run one Compose subcommand; its stdout."""
+        done = self.runner.run(
+            self.compose_argv(*args),
+            cwd=self._cwd(),
+            env=self._env(),
+            timeout=timeout,
+            tool="docker compose",
+        )
+        return done.stdout
+
+    def ping(self) -> str:
+        """The engine's version; a one-line error when the daemon cannot be reached."""
+        try:
+            done = self.runner.run(
+                self.docker_argv("version", "--format", "{{.Server.Version}}"),
+                timeout=30,
+                tool="docker",
+            )
+        except ToolFailedError as exc:
+            where = self.target.context or os.environ.get("DOCKER_HOST") or "the local socket"
+            reason = next((ln for ln in exc.hint.splitlines() if ln.strip()), exc.message)
+            raise ToolFailedError(
+                f"docker: cannot reach the Docker engine ({where}): {reason.strip()}",
+                hint="start the daemon (dockerd / Docker Desktop), or check DOCKER_HOST "
+                "and the docker context",
+            ) from None
+        return done.stdout.strip()
+
+    def config(self) -> dict[str, ServiceSpec]:
+        """Validate and render the compose files; ConfigError (naming them) when malformed."""
+        missing = [p for p in self.target.files if not p.is_file()]
+        if self.target.env_file is not None and not self.target.env_file.is_file():
+            missing.append(self.target.env_file)
+        if missing:
+            raise ConfigError(
+                f"compose file not found: {missing[0]}",
+                hint="fix compose-files / env-file in [tool.conveyor.deploy]",
+            )
+        try:
+            text = self.run_compose("config", timeout=60)
+        except ToolFailedError as exc:
+            files = ", ".join(str(p) for p in self.target.files)
+            raise ConfigError(
+                f"invalid compose configuration ({files})",
+                hint=exc.hint or exc.message,
+            ) from None
+        return parse_config(text)
+
+    def up(self, services: Sequence[str] = (), *, timeout: float | None = None) -> None:
+        """Create/recreate and start in the background; images must already exist."""
+        self.run_compose("up", "-d", "--no-build", "--remove-orphans", *services, timeout=timeout)
+
+    def remove(self, services: Sequence[str]) -> None:
+        """Stop and remove the containers of `services`."""
+        if services:
+            self.run_compose("rm", "--stop", "--force", *services, timeout=120)
+
+    def down(self, *, volumes: bool = False) -> None:
+        """Stop and remove the project's containers and networks (volumes only when asked)."""
+        self.run_compose("down", "--remove-orphans", *(["--volumes"] if volumes else []))
+
+    def logs(self, service: str | None = None, *, tail: int = 50) -> str:
+        """The last `tail` lines of a service's (or every service's) logs."""
+        args = ["logs", "--no-color", "--tail", str(tail)]
+        return self.run_compose(*args, *([service] if service else []), timeout=60)
+
+    def container_logs(self, container: str, *, tail: int = 50) -> str:
+        """The last `tail` lines a container wrote (stdout and stderr)."""
+        done = self.runner.run(
+            self.docker_argv("logs", "--tail", str(tail), container),
+            timeout=60,
+            tool="docker",
+            ok_codes=(0, 1),
+        )
+        return (done.stdout + done.stderr).strip()
+
+    def containers(self) -> list[ContainerState]:
+        """Every (non one-off) container of the project, with its state."""
+        listed = self.runner.run(
+            self.docker_argv(
+                "ps",
+                "--all",
+                "--quiet",
+                "--no-trunc",
+                "--filter",
+                f"label={PROJECT_LABEL}={self.target.project}",
+            ),
+            timeout=30,
+            tool="docker",
+        )
+        ids = listed.stdout.split()
+        if not ids:
+            return []
+        # A container can vanish between `ps` and `inspect` (recreated): ignore those.
+        done = self.runner.run(
+            self.docker_argv("inspect", *ids), timeout=30, tool="docker", ok_codes=(0, 1)
+        )
+        return [c for c in parse_inspect(done.stdout) if c.service and not c.oneoff]
+
+    def image_id(self, reference: str) -> str | None:
+        """The local image ID a reference points to, or None when absent."""
+        done = self.runner.run(
+            self.docker_argv("image", "inspect", "--format", "{{.Id}}", reference),
+            timeout=30,
+            tool="docker",
+            ok_codes=(0, 1),
+        )
+        return (done.stdout.strip() or None) if done.returncode == 0 else None

@@ -1,0 +1,39 @@
+"""uv adapter: export the locked dependency set as a requirements file, and read its names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+
+def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None = None) -> list[str]:
+    """`uv export` of the lock (without the project itself), pinned, into `output`.
+
+    With `groups` None the runtime dependencies and the default groups are exported (all
+    groups at once fail when the project declares conflicting groups); otherwise the runtime
+    dependencies plus exactly `groups`.
+    """
+    argv = ["uv", "export", "--frozen", "--project", str(project_root), "--no-emit-project"]
+    argv += ["--no-hashes", "--no-header", "--no-annotate", "--output-file", str(output)]
+    if groups is not None:
+        argv.append("--no-default-groups")
+        for group in groups:
+            argv += ["--group", group]
+    return argv
+
+
+def requirement_names(text: str) -> list[str]:
+    """Canonical names of the requirements in an exported file, sorted, without repeats."""
+    names: set[str] = set()
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            names.add(canonicalize_name(Requirement(line).name))
+        except InvalidRequirement:
+            continue
+    return sorted(names)
