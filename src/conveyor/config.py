@@ -96,6 +96,7 @@ class ScanSettings(Section):
     vuln: bool = True
     config_dir: str = "docker"
     image: Optional[str] = None
+    jobs: int = Field(default=2, ge=1, le=16)
     skip_dirs: list[str] = Field(
         default_factory=lambda: [
             ".git",

@@ -49,16 +49,18 @@ class Finding(BaseModel):
     severity: Severity
     title: str
     path: str = ""
-    line: Optional[int] = None
+    line: Optional[int] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
     fingerprint: str
-    package: Optional[str] = None
-    installed_version: Optional[str] = None
-    fixed_version: Optional[str] = None
-    url: Optional[str] = None
-    commit: Optional[str] = None
+    package: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    installed_version: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    fixed_version: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    url: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    commit: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
 
     @property
     def location(self) -> str:
-        """`path:line` (or the target) for tables and messages."""
+        """`path:line` (or the target), plus `@commit` for history findings."""
         where = self.path or self.target
-        return f"{where}:{self.line}" if self.line else where
+        if self.line:
+            where += f":{self.line}"
+        return f"{where}@{self.commit[:8]}" if self.commit else where

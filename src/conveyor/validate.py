@@ -17,7 +17,13 @@ _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|-+)"
 _COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
 _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_PORT = r"(?::[0-9]+)?"
+# Like Docker, a first component is a registry host only when it looks like one: it has a
+# dot or a port, or is localhost; anything else is a (lowercase) path component.
+_DOMAIN = (
+    rf"(?:localhost{_PORT}|{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+{_PORT}"
+    rf"|{_DOMAIN_PART}:[0-9]+|\[[0-9a-fA-F:]+\]{_PORT})"
+)
 TAG = re.compile(r"[\w][\w.-]{0,127}")
 DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 REPOSITORY = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")

@@ -163,7 +163,11 @@ class Progress:
         for item in verdicts:
             if self._last.get(item.service) != item.detail:
                 self._last[item.service] = item.detail
-                print(f"[{elapsed:5.1f}s] {item.service}: {item.detail}", flush=True)
+                print(
+                    f"[{elapsed:5.1f}s] {item.service}: {item.detail}",
+                    file=self.console.file,
+                    flush=True,
+                )
 
 
 def wait_healthy(

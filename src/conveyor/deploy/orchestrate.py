@@ -32,7 +32,13 @@ from conveyor.deploy.smoke import SmokeResult, run_smoke_tests, smoke_url
 from conveyor.deploy.target import Target
 from conveyor.errors import ConfigError, ConveyorError, GateFailedError, InvalidInputError
 from conveyor.runner import Runner
-from conveyor.tools.compose import Compose, ContainerState, ServiceSpec, port_conflict
+from conveyor.tools.compose import (
+    Compose,
+    ContainerState,
+    ServiceSpec,
+    port_conflict,
+    services_publishing,
+)
 
 UP_GRACE_SECONDS = 120.0
 
@@ -203,7 +209,7 @@ class Deployer:
         with signals_as_errors() as guard:
             try:
                 guard.armed = True
-                self._up(compose, services)
+                self._up(compose, services, specs)
                 report = self._wait(compose, services, baseline)
                 if not report.healthy:
                     raise StepFailed(report.summary(), report.details())
@@ -250,15 +256,17 @@ class Deployer:
             hint="list the ledger with `inv releases`, or pick one with --to",
         )
 
-    def _up(self, compose: Compose, services: Sequence[str]) -> None:
+    def _up(
+        self, compose: Compose, services: Sequence[str], specs: Mapping[str, ServiceSpec]
+    ) -> None:
         try:
             compose.up(services, timeout=self.timeout + UP_GRACE_SECONDS)
         except ConveyorError as exc:
-            conflict = port_conflict(exc.hint)
-            if conflict is not None:
-                port, service = conflict
+            port = port_conflict(exc.hint)
+            if port is not None:
+                owners = ", ".join(services_publishing(specs, port)) or "?"
                 raise StepFailed(
-                    f"port {port} (service {service or '?'}) is already in use", exc.hint
+                    f"port {port} (service {owners}) is already in use", exc.hint
                 ) from None
             raise StepFailed(f"compose up failed: {exc.message}", exc.hint) from None
 

@@ -50,8 +50,10 @@ def family(license_name: str) -> str | None:
 
 def alternatives(license_text: str) -> list[str]:
     """The licenses a package may be used under, one per alternative."""
-    text = license_text.strip().strip("()")
-    return [part.strip("() ") for part in _ALTERNATIVES.split(text) if part.strip("() ")]
+    text = license_text.strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return [part.strip() for part in _ALTERNATIVES.split(text) if part.strip()]
 
 
 def denied_by(license_name: str, deny: Sequence[str]) -> str | None:

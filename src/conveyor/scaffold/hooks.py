@@ -57,18 +57,24 @@ class Hook:
 
 
 def _hygiene(hook_id: str, name: str, script: str, *types: str) -> Hook:
-    return Hook(hook_id, name, "hooks", (script,), types=types, description=f"{name} (pre-commit-hooks)")
+    return Hook(
+        hook_id, name, "hooks", (script,), types=types, description=f"{name} (pre-commit-hooks)"
+    )
 
 
 PYTHON = ("python", "pyi")
 HOOKS: tuple[Hook, ...] = (
-    _hygiene("trailing-whitespace", "trim trailing whitespace", "trailing-whitespace-fixer", "text"),
+    _hygiene(
+        "trailing-whitespace", "trim trailing whitespace", "trailing-whitespace-fixer", "text"
+    ),
     _hygiene("end-of-file-fixer", "fix end of files", "end-of-file-fixer", "text"),
     _hygiene("check-yaml", "check yaml syntax", "check-yaml", "yaml"),
     _hygiene("check-toml", "check toml syntax", "check-toml", "toml"),
     _hygiene("check-json", "check json syntax", "check-json", "json"),
     _hygiene("check-added-large-files", "check for added large files", "check-added-large-files"),
-    _hygiene("check-merge-conflict", "check for merge conflict markers", "check-merge-conflict", "text"),
+    _hygiene(
+        "check-merge-conflict", "check for merge conflict markers", "check-merge-conflict", "text"
+    ),
     _hygiene("detect-private-key", "detect private keys", "detect-private-key", "text"),
     Hook(
         "ruff-check",
@@ -121,7 +127,10 @@ def local_config(mypy_paths: Sequence[str]) -> str:
         "# Written by `conveyor init`. Each hook runs its tool from uv.lock (`uv run --frozen`),\n"
         "# the versions the nox sessions use: nothing is cloned from a hook repository.\n"
     )
-    body = {"minimum_pre_commit_version": MINIMUM_PRE_COMMIT, "repos": [{"repo": "local", "hooks": hooks}]}
+    body = {
+        "minimum_pre_commit_version": MINIMUM_PRE_COMMIT,
+        "repos": [{"repo": "local", "hooks": hooks}],
+    }
     return header + _dump(body)
 
 
@@ -131,7 +140,5 @@ def exported_hooks() -> str:
         "# Conveyor's hooks for other repositories. Each runs its tool from the using project's\n"
         "# uv.lock (`uv run --frozen --group <group>`): declare the groups `conveyor init` adds.\n"
     )
-    hooks = [
-        {**hook.as_dict(), "minimum_pre_commit_version": MINIMUM_PRE_COMMIT} for hook in HOOKS
-    ]
+    hooks = [{**hook.as_dict(), "minimum_pre_commit_version": MINIMUM_PRE_COMMIT} for hook in HOOKS]
     return header + _dump(hooks)

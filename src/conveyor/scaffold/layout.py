@@ -6,7 +6,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -50,9 +50,10 @@ def read_pyproject(root: Path) -> dict[str, Any]:
             hint="conveyor init adds to an existing Python project: create one with `uv init`",
         )
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax") from None
+    return data
 
 
 def import_name(distribution: str) -> str:
@@ -81,7 +82,11 @@ def find_package(root: Path, package: str) -> tuple[str, tuple[str, ...]]:
 
 
 def detect(root: Path) -> Layout:
-    """Read the project at `root`: its package, layout, tests and the Pythons it supports."""
+    """Read the project at `root`: its package, layout, tests and the Pythons it supports.
+
+    Values an existing `[tool.conveyor]` table sets win over what is detected, so the files
+    init renders agree with the configuration the sessions read.
+    """
     root = root.resolve()
     data = read_pyproject(root)
     project = data.get("project", {})
@@ -93,7 +98,7 @@ def detect(root: Path) -> Layout:
         )
     package, src = find_package(root, import_name(name))
     tests = tuple(d for d in TEST_DIRS if (root / d).is_dir())
-    requires: Optional[str] = project.get("requires-python")
+    requires: str | None = project.get("requires-python")
     if requires is not None:
         try:
             SpecifierSet(requires)
@@ -111,13 +116,14 @@ def detect(root: Path) -> Layout:
             hint="widen requires-python",
         )
     tools = PREFERRED_TOOLS_PYTHON if PREFERRED_TOOLS_PYTHON in pythons else pythons[-1]
+    configured = data.get("tool", {}).get("conveyor", {})
     return Layout(
         root=root,
         name=name,
         package=package,
-        src=src,
-        tests=tests or ("tests",),
+        src=tuple(configured.get("src", src)),
+        tests=tuple(configured.get("tests", tests or ("tests",))),
         has_tests=bool(tests),
-        pythons=pythons,
-        tools_python=tools,
+        pythons=tuple(configured.get("python", pythons)),
+        tools_python=str(configured.get("tools-python", tools)),
     )

@@ -15,7 +15,7 @@ from conveyor.errors import ConveyorError
 from conveyor.sessions._support import check_interpreters
 
 CORE_MODULES = ("lint", "types", "tests", "integration", "coverage", "security", "licenses")
-SESSION_MODULES: tuple[str, ...] = ()
+SESSION_MODULES: tuple[str, ...] = ("workflow", "precommit")
 """Further session modules (each exposes `register(project)`), registered after the core ones."""
 
 

@@ -44,7 +44,9 @@ def coverage(session: nox.Session, project: Project) -> None:
             hint="run nox -s tests (and nox -s integration) first",
         )
     sync(session, project, "test", only=True)
-    combined = project.reports / ".coverage"
+    # Not `.coverage`: coverage's report would take the per-run files as parallel data and
+    # consume them, so a second `nox -s coverage` would find nothing.
+    combined = project.reports / ".coverage-combined"
     data = f"--data-file={combined}"
     session.run("coverage", "combine", "--keep", data, *map(str, files))
     session.run("coverage", "report", data, "--fail-under=0")

@@ -49,7 +49,9 @@ def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVuln
     report = project.reports / "safety.json"
     report.unlink(missing_ok=True)
     argv = safety.safety_argv(version, requirements, report, offline_db(session, project))
-    session.run(executable, *argv[1:], success_codes=list(safety.OK_CODES), external=True)
+    session.run(
+        executable, *argv[1:], success_codes=list(safety.OK_CODES), external=True, silent=True
+    )
     return safety.parse_report(report.read_text(encoding="utf-8"))
 
 

@@ -53,14 +53,13 @@ def plain_output() -> bool:
 
 
 @contextmanager
-def progress(title: str) -> Iterator[Callable[[str], None]]:
+def progress(title: str, console: Console | None = None) -> Iterator[Callable[[str], None]]:
     """A line sink: a live rich status in a terminal, plain printed lines in CI."""
-    if plain_output():
+    if console is None and plain_output():
         print(title, flush=True)
         yield lambda line: print(f"  {line}", flush=True)
         return
-    console = Console()
-    with console.status(title) as status:
+    with (console or Console()).status(title) as status:
         yield lambda line: status.update(f"{title}: {line[:100]}")
 
 
@@ -163,6 +162,7 @@ def build(c: Context, build_arg: list[str] | None = None) -> None:
     """Build the configured Dockerfile on the base image, tagged by git SHA and version."""
     project = project_of(c)
     settings = project.settings.docker
+    validate_repository(settings.image)
     args = build_args_for(project, list(build_arg or []))
     dockerfile = project.root / settings.dockerfile
     context = project.root / settings.context

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,9 @@ from conveyor.errors import ConveyorError, GateFailedError, InvalidInputError, T
 from conveyor.findings import Finding
 from conveyor.policy.allowlist import load_allowlist
 from conveyor.policy.gate import evaluate
-from conveyor.reports.github import group
 from conveyor.reports.scan import ScanRun, print_table, publish_to_github, write_reports
 from conveyor.tasks._common import project_of, reports_errors
-from conveyor.tasks.build import default_image
+from conveyor.tasks.build import default_image, plain_output
 from conveyor.tools.docker import Docker
 from conveyor.tools.gitleaks import SCAN_NAME as GITLEAKS_SCAN
 from conveyor.tools.gitleaks import Gitleaks
@@ -152,32 +152,40 @@ def _config_scan(
     return trivy.scan(scan, report), []
 
 
-def execute(planned: list[Planned], raw_dir: Path) -> tuple[list[Finding], list[ScanRun]]:
-    """Run every planned scan; a failing one is recorded, the rest still run."""
-    findings: list[Finding] = []
-    runs: list[ScanRun] = []
+def _run_one(item: Planned, raw_dir: Path) -> tuple[list[Finding], ScanRun]:
+    started = time.perf_counter()
+    found: list[Finding] = []
+    try:
+        found, problems = item.execute(raw_dir / f"{item.run.name}.json")
+    except ConveyorError as exc:
+        problems = [exc]
+    run = replace(
+        item.run,
+        seconds=time.perf_counter() - started,
+        problem=" / ".join(p.message for p in problems),
+        hint="\n".join(p.hint for p in problems if p.hint),
+    )
+    return found, run
+
+
+def execute(
+    planned: list[Planned], raw_dir: Path, jobs: int = 1
+) -> tuple[list[Finding], list[ScanRun]]:
+    """Run every planned scan (`jobs` at a time); a failing one is recorded, the rest still run.
+
+    Results keep the planned order, so reports do not depend on which scanner finished first.
+    """
     for item in planned:
-        started = time.perf_counter()
-        problems: list[ConveyorError] = []
-        with group(f"{item.run.name}: {item.run.target}"):
-            print(f"scanning: {item.run.name} on {item.run.target}", flush=True)
-            try:
-                found, problems = item.execute(raw_dir / f"{item.run.name}.json")
-                findings += found
-            except ConveyorError as exc:
-                problems = [exc]
-        runs.append(
-            ScanRun(
-                name=item.run.name,
-                tool=item.run.tool,
-                version=item.run.version,
-                target=item.run.target,
-                seconds=time.perf_counter() - started,
-                problem=" / ".join(p.render() for p in problems),
-                notes=item.run.notes,
-            )
-        )
-    return findings, runs
+        print(f"scanning: {item.run.name} on {item.run.target}", flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        outcomes = list(pool.map(lambda item: _run_one(item, raw_dir), planned))
+    findings = [finding for found, _ in outcomes for finding in found]
+    return findings, [run for _, run in outcomes]
+
+
+def console() -> Console:
+    """Rich in a terminal; a wide plain console in CI logs and pipes (no 80-column wrap)."""
+    return Console(highlight=False, width=160 if plain_output() else None)
 
 
 @task(
@@ -196,20 +204,22 @@ def scan(c: Context, image: str | None = None, only: str | None = None) -> None:
         validate_image(image)
     planned = plan(project, selected_kinds(settings, only), image)
     out_dir = project.reports / "scan"
-    findings, runs = execute(planned, out_dir / "raw")
+    findings, runs = execute(planned, out_dir / "raw", settings.jobs)
     result = evaluate(findings, allowlist, fail_on=settings.fail_on)
     failed_runs = [r for r in runs if r.problem]
     exit_code = 2 if failed_runs else (0 if result.passed else 1)
     verdict = ["passed", "FAILED (gate)", "FAILED (a scanner did not run)"][exit_code]
-    print_table(result, runs, Console(highlight=False))
+    print_table(result, runs, console())
     written = write_reports(out_dir, result, runs, fail_on=settings.fail_on, exit_code=exit_code)
     publish_to_github(result, runs, verdict)
     print(f"reports: {', '.join(str(p.relative_to(project.root)) for p in written)}")
     if failed_runs:
         first = failed_runs[0]
         raise ToolFailedError(
-            f"scan: {len(failed_runs)} scanner(s) did not run; {first.problem.splitlines()[0]}",
-            hint="\n".join(line for r in failed_runs for line in r.problem.splitlines()[1:]),
+            f"scan: {len(failed_runs)} scanner(s) did not run; {first.problem}",
+            hint="\n".join(
+                [first.hint, *(f"{r.problem}: {r.hint}" for r in failed_runs[1:])]
+            ).strip(),
         )
     if not result.passed:
         raise GateFailedError(

@@ -28,9 +28,6 @@ _PORT_TAKEN = re.compile(
     r"(?:Bind for [\d.:\[\]a-f]*?:(?P<a>\d+) failed: port is already allocated"
     r"|listen tcp[46]? [\d.:\[\]a-f]*?:(?P<b>\d+): bind: address already in use)"
 )
-_SERVICE_OF_ERROR = re.compile(
-    r"(?:for|service|container) [\"']?(?P<name>[\w.-]+?)[\"']?(?:[ :]|$)"
-)
 
 
 @dataclass(frozen=True)
@@ -220,15 +217,15 @@ def _host_ports(item: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def port_conflict(stderr: str) -> tuple[int, str | None] | None:
-    """(port, service) when Compose failed because a published port is taken."""
-    for line in stderr.splitlines():
-        match = _PORT_TAKEN.search(line)
-        if match:
-            port = int(match.group("a") or match.group("b"))
-            service = _SERVICE_OF_ERROR.search(line)
-            return port, service.group("name") if service else None
-    return None
+def port_conflict(stderr: str) -> int | None:
+    """The host port Compose could not publish because something else holds it."""
+    match = _PORT_TAKEN.search(stderr)
+    return int(match.group("a") or match.group("b")) if match else None
+
+
+def services_publishing(specs: Mapping[str, ServiceSpec], port: int) -> list[str]:
+    """Which services publish host port `port`."""
+    return [s.name for s in specs.values() if any(p.published == port for p in s.ports)]
 
 
 class Compose:

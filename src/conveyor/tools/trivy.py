@@ -141,13 +141,15 @@ class Trivy:
     def argv(self, scan: TrivyScan, report: Path) -> list[str]:
         """The trivy command line for `scan`, writing JSON to `report`."""
         argv = [self.path, scan.command, "--format", "json", "--output", str(report)]
-        argv += ["--no-progress", "--skip-version-check", "--disable-telemetry"]
+        argv += ["--skip-version-check", "--disable-telemetry"]
         if self.cache_dir is not None:
             argv += ["--cache-dir", str(self.cache_dir)]
         if not self.db_update:
-            argv += ["--skip-db-update", "--skip-check-update"]
-        if scan.command != "config":
-            argv += ["--scanners", ",".join(scan.scanners)]
+            argv += ["--skip-check-update"]
+        if scan.command != "config":  # `trivy config` has no DB, progress bar or scanners
+            argv += ["--no-progress", "--scanners", ",".join(scan.scanners)]
+            if not self.db_update:
+                argv += ["--skip-db-update"]
         if scan.command == "image":
             argv += ["--image-src", "docker"]
             if scan.image_config_scanners:

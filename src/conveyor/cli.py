@@ -1,0 +1,120 @@
+"""The `conveyor` command: `init` a project, `doctor` its machine, `matrix` for CI.
+
+Every ConveyorError becomes its one-line message (and hint) on stderr with its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conveyor import doctor
+from conveyor.config import load_project
+from conveyor.errors import ConfigError, ConveyorError
+from conveyor.matrix import build_matrix, list_sessions, publish
+from conveyor.reports.github import markdown_table, write_step_summary
+from conveyor.scaffold.plan import Action, Options, apply, follow_ups, plan
+
+NEXT_STEPS = (
+    "next: `uv lock` (the new dependency groups), then `uv run nox -l` to see the sessions"
+    " and `uv run pre-commit install` to enable the hooks"
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conveyor",
+        description="Conveyor: init a project, check its machine, build the CI matrix.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="add Conveyor's noxfile, tasks, hooks and CI")
+    init.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
+    init.add_argument("--force", action="store_true", help="overwrite files that differ")
+    init.add_argument("--dry-run", action="store_true", help="show the diff, write nothing")
+    init.add_argument("--docker", action="store_true", help="also add docker/ templates")
+    init.add_argument(
+        "--conveyor-source",
+        metavar="PATH",
+        help="install conveyor from this path ([tool.uv.sources]) instead of the index",
+    )
+
+    doc = commands.add_parser("doctor", help="check every prerequisite and how to fix it")
+    doc.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
+
+    matrix = commands.add_parser("matrix", help="print the CI matrix from `nox -l --json`")
+    matrix.add_argument("--exclude", action="append", default=[], metavar="SESSION")
+    matrix.add_argument("--noxfile", default="noxfile.py")
+    matrix.add_argument("--root", default=".", help="the project root (default: .)")
+    return parser
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """Plan the files, then show the diff (--dry-run) or write them."""
+    root = Path(args.path)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a directory", hint="give the project root")
+    options = Options(force=args.force, docker=args.docker, conveyor_source=args.conveyor_source)
+    layout, changes = plan(root, options)
+    print(
+        f"{layout.name}: package {layout.package} in {', '.join(layout.src)}, "
+        f"tests in {', '.join(layout.tests)}, Python {', '.join(layout.pythons)}"
+    )
+    if args.dry_run:
+        for change in changes:
+            if change.action in (Action.CREATE, Action.UPDATE):
+                sys.stdout.write(change.diff())
+    else:
+        apply(layout.root, changes)
+    for change in changes:
+        verb = change.action.value
+        if args.dry_run and change.action in (Action.CREATE, Action.UPDATE):
+            verb = f"would {verb}"
+        print(f"  {change.path}: {verb}")
+    for note in follow_ups(changes):
+        print(f"note: {note}")
+    if not args.dry_run and any(c.action is not Action.KEEP for c in changes):
+        print(NEXT_STEPS)
+    return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    """Print the prerequisite table; non-zero when the configured pipeline lacks something."""
+    project = load_project(args.path)
+    checks = doctor.diagnose(project)
+    doctor.print_table(checks)
+    write_step_summary(
+        "### conveyor doctor\n\n" + markdown_table(doctor.HEADERS, doctor.rows(checks))
+    )
+    failed = [c.name for c in checks if c.failed]
+    if failed:
+        print(f"missing or stale and required: {', '.join(failed)}", file=sys.stderr)
+    return doctor.exit_code(checks)
+
+
+def run_matrix(args: argparse.Namespace) -> int:
+    """Print (and in Actions, set as output) the session x Python matrix."""
+    root = Path(args.root)
+    project = load_project(root)
+    listing = list_sessions(root, args.noxfile)
+    publish(build_matrix(listing, exclude=args.exclude, default_python=project.tools_python))
+    return 0
+
+
+COMMANDS = {"init": run_init, "doctor": run_doctor, "matrix": run_matrix}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `conveyor` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConveyorError as exc:
+        print(f"error: {exc.render()}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m conveyor.cli`
+    sys.exit(main())

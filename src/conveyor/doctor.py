@@ -1,0 +1,261 @@
+"""`conveyor doctor`: every prerequisite, present, missing or stale, each with its fix.
+
+What is *required* follows the project's configuration: its Pythons always, Docker and Trivy when
+it builds an image, Compose when it has compose files, the Trivy DB when updates are off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from conveyor.config import SUPPORTED_PYTHONS, Project
+from conveyor.errors import ConveyorError
+from conveyor.runner import DEFAULT_RUNNER, Runner
+from conveyor.tools.discovery import GITLEAKS, TRIVY, ToolSpec, discover, parse_version
+
+TRIVY_DB_MAX_AGE = timedelta(days=7)
+SAFETY_DB_MAX_AGE = timedelta(days=90)
+
+
+class Status(str, Enum):
+    """How a prerequisite looks."""
+
+    PRESENT = "present"
+    MISSING = "missing"
+    STALE = "stale"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the doctor's table."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str
+    required: bool
+
+    @property
+    def failed(self) -> bool:
+        """A required prerequisite that is missing or stale."""
+        return self.required and self.status is not Status.PRESENT
+
+
+def _version_of(argv: Sequence[str], runner: Runner) -> str | None:
+    try:
+        done = runner.run(argv, timeout=60, ok_codes=(0,))
+    except ConveyorError:
+        return None
+    return parse_version(done.stdout + done.stderr)
+
+
+def check_python(version: str, *, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
+    """`pythonX.Y` on PATH, reporting the version it runs."""
+    name = f"python{version}"
+    path = shutil.which(name)
+    found = _version_of([path, "--version"], runner) if path else None
+    if path and found:
+        return Check(name, Status.PRESENT, f"{found} at {path}", "", required)
+    return Check(
+        name,
+        Status.MISSING,
+        "not on PATH",
+        f"uv python install {version} (or pyenv install {version} and add it to pyenv global)",
+        required,
+    )
+
+
+def check_program(
+    name: str, argv: Sequence[str], fix: str, *, required: bool, runner: Runner = DEFAULT_RUNNER
+) -> Check:
+    """A program on PATH that answers its version command."""
+    path = shutil.which(name)
+    found = _version_of([path, *argv], runner) if path else None
+    if path and found:
+        return Check(name, Status.PRESENT, f"{found} at {path}", "", required)
+    return Check(name, Status.MISSING, "not on PATH" if not path else "no version", fix, required)
+
+
+def check_tool(
+    spec: ToolSpec, configured: str | None, *, required: bool, runner: Runner = DEFAULT_RUNNER
+) -> Check:
+    """An adapter's program through the shared discovery (configured path, PATH, minimum)."""
+    try:
+        found = discover(spec, configured, runner)
+    except ConveyorError as exc:
+        return Check(spec.name, Status.MISSING, exc.message, spec.install, required)
+    return Check(spec.name, Status.PRESENT, f"{found.version} at {found.path}", "", required)
+
+
+def check_docker_engine(*, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
+    """The Docker client and an engine that answers it."""
+    fix = "apt-get install docker.io and start the engine (systemctl start docker, or dockerd &)"
+    docker = shutil.which("docker")
+    if docker is None:
+        return Check("docker engine", Status.MISSING, "no docker client on PATH", fix, required)
+    try:
+        done = runner.run(
+            [docker, "info", "--format", "{{.ServerVersion}}"], timeout=30, tool="docker"
+        )
+    except ConveyorError as exc:
+        return Check(
+            "docker engine", Status.MISSING, f"no engine answers: {exc.message}", fix, required
+        )
+    return Check("docker engine", Status.PRESENT, f"engine {done.stdout.strip()}", "", required)
+
+
+def check_compose(*, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
+    """Compose v2 (`docker compose`) or v1 (`docker-compose`)."""
+    docker = shutil.which("docker")
+    if docker:
+        found = _version_of([docker, "compose", "version"], runner)
+        if found:
+            return Check("compose", Status.PRESENT, f"v2 plugin {found}", "", required)
+    legacy = shutil.which("docker-compose")
+    found = _version_of([legacy, "version"], runner) if legacy else None
+    if legacy and found:
+        return Check("compose", Status.PRESENT, f"docker-compose {found} at {legacy}", "", required)
+    fix = "apt-get install docker-compose-plugin (v2) or docker-compose (v1)"
+    return Check(
+        "compose", Status.MISSING, "neither docker compose nor docker-compose", fix, required
+    )
+
+
+def trivy_cache_dir(project: Project) -> Path:
+    """Where trivy keeps its DB: the configured dir, $TRIVY_CACHE_DIR, else ~/.cache/trivy."""
+    configured = project.settings.scan.trivy_cache_dir or os.environ.get("TRIVY_CACHE_DIR")
+    if configured:
+        return (project.root / configured).expanduser()
+    return Path.home() / ".cache" / "trivy"
+
+
+def _parse_time(text: str) -> datetime:
+    head = text.rstrip("Z").split(".")[0]
+    return datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+
+
+def check_trivy_db(project: Project, now: datetime | None = None) -> Check:
+    """The vulnerability DB's age; required only when trivy may not download it."""
+    scan = project.settings.scan
+    required = scan.vuln and not scan.trivy_db_update
+    metadata = trivy_cache_dir(project) / "db" / "metadata.json"
+    fix = "trivy image --download-db-only (online), or copy a DB into the cache directory"
+    if not metadata.is_file():
+        return Check("trivy DB", Status.MISSING, f"no {metadata}", fix, required)
+    try:
+        updated = _parse_time(json.loads(metadata.read_text(encoding="utf-8"))["UpdatedAt"])
+    except (ValueError, KeyError):
+        return Check("trivy DB", Status.MISSING, f"{metadata}: unreadable", fix, required)
+    age = (now or datetime.now(timezone.utc)) - updated
+    status = Status.STALE if age > TRIVY_DB_MAX_AGE else Status.PRESENT
+    return Check(
+        "trivy DB",
+        status,
+        f"updated {age.days} days ago",
+        fix if status is Status.STALE else "",
+        required,
+    )
+
+
+def check_safety_db(project: Project, now: datetime | None = None) -> Check:
+    """safety's offline database (a directory), when the project configures one."""
+    configured = project.settings.security.safety_db
+    if configured is None:
+        return Check("safety DB", Status.PRESENT, "online (no offline DB configured)", "", False)
+    if configured == "safety-db":
+        lock = project.root / "uv.lock"
+        locked = lock.is_file() and 'name = "safety-db"' in lock.read_text(encoding="utf-8")
+        if locked:
+            return Check("safety DB", Status.PRESENT, "safety-db package (locked)", "", True)
+        return Check(
+            "safety DB",
+            Status.MISSING,
+            "safety-db is not in uv.lock",
+            "uv add --group safety safety-db",
+            True,
+        )
+    path = project.root / configured
+    data = path / "insecure_full.json"
+    if not data.is_file():
+        return Check(
+            "safety DB", Status.MISSING, f"no {data}", "download the safety DB into it", True
+        )
+    modified = datetime.fromtimestamp(data.stat().st_mtime, timezone.utc)
+    age = (now or datetime.now(timezone.utc)) - modified
+    if age > SAFETY_DB_MAX_AGE:
+        return Check(
+            "safety DB", Status.STALE, f"{age.days} days old", "refresh the safety DB", True
+        )
+    return Check("safety DB", Status.PRESENT, f"{age.days} days old at {path}", "", True)
+
+
+def diagnose(project: Project, runner: Runner = DEFAULT_RUNNER) -> list[Check]:
+    """Every check, required as the project's configuration says."""
+    settings = project.settings
+    builds_image = (project.root / settings.docker.dockerfile).is_file()
+    composes = any((project.root / f).is_file() for f in settings.deploy.compose_files)
+    wanted = {*project.pythons, project.tools_python}
+    checks = [check_python(v, required=v in wanted, runner=runner) for v in SUPPORTED_PYTHONS]
+    checks.append(
+        check_program(
+            "uv",
+            ["--version"],
+            "pip install uv (or see docs.astral.sh/uv)",
+            required=True,
+            runner=runner,
+        )
+    )
+    checks.append(
+        check_program(
+            "nox",
+            ["--version"],
+            "uv sync (the nox group), or uv tool install nox",
+            required=True,
+            runner=runner,
+        )
+    )
+    checks.append(check_docker_engine(required=builds_image or composes, runner=runner))
+    checks.append(check_compose(required=composes, runner=runner))
+    checks.append(check_tool(TRIVY, settings.scan.trivy, required=builds_image, runner=runner))
+    checks.append(check_tool(GITLEAKS, settings.scan.gitleaks, required=True, runner=runner))
+    checks.append(check_trivy_db(project))
+    checks.append(check_safety_db(project))
+    return checks
+
+
+def exit_code(checks: Sequence[Check]) -> int:
+    """1 when something the configured pipeline needs is missing or stale, else 0."""
+    return 1 if any(c.failed for c in checks) else 0
+
+
+def rows(checks: Sequence[Check]) -> list[list[str]]:
+    """Table rows: check, status, required, detail, fix."""
+    return [
+        [c.name, c.status.value, "yes" if c.required else "no", c.detail, c.fix] for c in checks
+    ]
+
+
+HEADERS = ["check", "status", "required", "detail", "fix"]
+
+
+def print_table(checks: Sequence[Check]) -> None:
+    """A rich table on stdout (plain text when not a terminal)."""
+    table = Table(title="conveyor doctor")
+    for header in HEADERS:
+        table.add_column(header, overflow="fold")
+    styles = {Status.PRESENT: "green", Status.MISSING: "red", Status.STALE: "yellow"}
+    for check, row in zip(checks, rows(checks)):
+        style = styles[check.status] if check.required or check.status is Status.PRESENT else "dim"
+        table.add_row(*row, style=style)
+    Console(file=sys.stdout, width=160).print(table)

@@ -1,0 +1,166 @@
+"""What `inv scan` leaves behind: a JSON summary, SARIF per scan, a terminal table, and in
+GitHub Actions the step summary and annotations. Every finding is kept, allowed ones marked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from conveyor.policy.gate import Decision, GateResult
+from conveyor.reports.github import (
+    Annotation,
+    emit_annotations,
+    markdown_table,
+    write_step_summary,
+)
+from conveyor.reports.sarif import write_sarif
+
+TABLE_ROWS = 40
+SUMMARY_FILE = "scan.json"
+STATUS_STYLE = {"fail": "bold red", "expired": "bold red", "allowed": "yellow", "pass": "green"}
+
+
+@dataclass(frozen=True)
+class ScanRun:
+    """One scanner run as the report shows it: which tool, on what, how long, any problem."""
+
+    name: str
+    tool: str
+    version: str
+    target: str
+    seconds: float = 0.0
+    problem: str = ""
+    hint: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _row(decision: Decision) -> list[str]:
+    f = decision.finding
+    status: str = decision.status
+    if decision.entry is not None:
+        detail = decision.entry.reason if status == "allowed" else decision.entry.label
+        status += f" ({detail})"
+    return [status, f.severity, f.kind, f.rule_id, f.location, f.scan, f.title]
+
+
+HEADERS = ["status", "severity", "kind", "id", "location", "scan", "title"]
+
+
+def shown(result: GateResult) -> list[Decision]:
+    """The findings a person must see: blocking and allowed ones (below-the-bar are counted)."""
+    return [d for d in result.decisions if d.status != "pass"]
+
+
+def print_table(result: GateResult, runs: Sequence[ScanRun], console: Console) -> None:
+    """A short table of what matters, then one line per scan and the verdict."""
+    rows = shown(result)
+    if rows:
+        table = Table(title="scan findings", show_lines=False)
+        for header in HEADERS:
+            table.add_column(header, overflow="fold")
+        for decision in rows[:TABLE_ROWS]:
+            cells = _row(decision)
+            table.add_row(*cells, style=STATUS_STYLE[decision.status])
+        console.print(table)
+        if len(rows) > TABLE_ROWS:
+            console.print(
+                f"... and {len(rows) - TABLE_ROWS} more (see the JSON summary)", markup=False
+            )
+    below = result.counts().get("pass", 0)
+    if below:
+        console.print(
+            f"{below} finding(s) below the gate's severities (kept in the reports)", markup=False
+        )
+    for run in runs:
+        state = f"FAILED: {run.problem}" if run.problem else f"{run.seconds:.1f}s"
+        line = f"  {run.name} ({run.tool} {run.version}) on {run.target}: {state}"
+        console.print(line, style="red" if run.problem else None, markup=False)
+        for note in run.notes:
+            console.print(f"    {note}", markup=False)
+
+
+def summary_document(
+    result: GateResult, runs: Sequence[ScanRun], *, fail_on: Sequence[str], exit_code: int
+) -> dict[str, Any]:
+    """The JSON summary: verdict, scans, problems, expired entries and every finding."""
+    return {
+        "passed": result.passed and not any(r.problem for r in runs),
+        "exit_code": exit_code,
+        "fail_on": list(fail_on),
+        "reason": result.reason(),
+        "counts": result.counts(),
+        "expired_allowlist_entries": [e.label for e in result.expired_entries],
+        "scans": [
+            {
+                "name": r.name,
+                "tool": r.tool,
+                "version": r.version,
+                "target": r.target,
+                "seconds": round(r.seconds, 3),
+                "problem": r.problem or None,
+                "hint": r.hint or None,
+                "notes": list(r.notes),
+            }
+            for r in runs
+        ],
+        "findings": [
+            {
+                **d.finding.model_dump(),
+                "status": d.status,
+                "allowlist_entry": d.entry.label if d.entry else None,
+                "allowlist_reason": d.entry.reason if d.entry else None,
+            }
+            for d in result.decisions
+        ],
+    }
+
+
+def write_reports(
+    directory: Path,
+    result: GateResult,
+    runs: Sequence[ScanRun],
+    *,
+    fail_on: Sequence[str],
+    exit_code: int,
+) -> list[Path]:
+    """scan.json plus one SARIF file per scan that ran; return the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = directory / SUMMARY_FILE
+    document = summary_document(result, runs, fail_on=fail_on, exit_code=exit_code)
+    summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    written = [summary]
+    for run in runs:
+        if run.problem and not any(d.finding.scan == run.name for d in result.decisions):
+            continue
+        decisions = [d for d in result.decisions if d.finding.scan == run.name]
+        written.append(write_sarif(directory / "sarif", run.name, run.tool, run.version, decisions))
+    return written
+
+
+def publish_to_github(result: GateResult, runs: Sequence[ScanRun], verdict: str) -> None:
+    """Step summary and annotations (no-ops outside GitHub Actions)."""
+    rows = [_row(d) for d in shown(result)[:TABLE_ROWS]]
+    scans = [[r.name, r.target, r.problem or f"{r.seconds:.1f}s"] for r in runs]
+    parts = [f"### Security scan: {verdict}", markdown_table(["scan", "target", "result"], scans)]
+    if rows:
+        parts.append(markdown_table(HEADERS, rows))
+    write_step_summary("\n\n".join(parts))
+    emit_annotations(
+        [
+            Annotation(
+                level="error",
+                message=f"{d.finding.severity} {d.finding.kind} {d.finding.rule_id}: "
+                f"{d.finding.title}",
+                file=d.finding.path if d.finding.scan != "trivy-image" else None,
+                line=d.finding.line,
+                title=f"{d.finding.scan}: {d.finding.rule_id}",
+            )
+            for d in result.blocking
+        ]
+    )

@@ -1,0 +1,66 @@
+"""The security gate's reports: a table, reports/security.json, step summary and annotations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from conveyor.policy.advisories import AdvisoryGate, Verdict
+from conveyor.reports.console import render_table
+from conveyor.reports.github import Annotation, emit_annotations, markdown_table, write_step_summary
+
+HEADERS = ["tool", "id", "where", "severity", "status", "summary"]
+SUMMARY_WIDTH = 90
+
+
+def _row(verdict: Verdict) -> list[str]:
+    a = verdict.advisory
+    status = f"ignored: {verdict.ignored_because}" if verdict.ignored_because else "FAIL"
+    ident = " / ".join(key for key in a.keys if ":" not in key)
+    return [a.source, ident, a.subject, a.severity or "-", status, a.summary[:SUMMARY_WIDTH]]
+
+
+def as_json(gate: AdvisoryGate) -> dict[str, Any]:
+    """The machine-readable report."""
+    return {
+        "passed": gate.passed,
+        "findings": [
+            {
+                "source": v.advisory.source,
+                "id": v.advisory.id,
+                "aliases": list(v.advisory.aliases),
+                "subject": v.advisory.subject,
+                "severity": v.advisory.severity,
+                "summary": v.advisory.summary,
+                "url": v.advisory.url,
+                "file": v.advisory.file,
+                "line": v.advisory.line,
+                "ignored": v.ignored_because is not None,
+                "reason": v.ignored_because,
+            }
+            for v in gate.verdicts
+        ],
+        "unused_ignores": list(gate.unused_ignores),
+    }
+
+
+def report_security(gate: AdvisoryGate, reports_dir: Path, console: Console | None = None) -> Path:
+    """Print the table, write reports/security.json, and report to GitHub Actions."""
+    rows = [_row(v) for v in gate.verdicts]
+    render_table("security findings", HEADERS, rows, console)
+    path = reports_dir / "security.json"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(as_json(gate), indent=2) + "\n", encoding="utf-8")
+    verdict = "passed" if gate.passed else f"failed: {len(gate.failing)} finding(s)"
+    body = markdown_table(HEADERS, rows) if rows else "No findings."
+    write_step_summary(f"### Security ({verdict})\n\n{body}")
+    emit_annotations(
+        [
+            Annotation("error", f"{a.source} {a.id}: {a.summary}", file=a.file, line=a.line)
+            for a in gate.failing
+        ]
+    )
+    return path

@@ -1,0 +1,1 @@
+"""`conveyor init`: add the thin noxfile, tasks, hooks, workflow and config to a project."""

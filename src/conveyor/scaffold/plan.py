@@ -1,0 +1,119 @@
+"""`conveyor init` as a plan of file changes: shown as a diff, applied, or refused without --force.
+
+A file that already exists with other content is never overwritten unless forced; pyproject.toml
+is only ever extended. Running init twice finds nothing to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from conveyor.config import PYPROJECT
+from conveyor.scaffold import hooks
+from conveyor.scaffold.layout import Layout, detect
+from conveyor.scaffold.pyproject import extend, notes
+from conveyor.scaffold.templates import render
+from conveyor.scaffold.workflow import workflow
+
+WORKFLOW_PATH = ".github/workflows/ci.yml"
+PRE_COMMIT_PATH = ".pre-commit-config.yaml"
+
+
+class Action(str, Enum):
+    """What init does with one file."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    KEEP = "unchanged"
+    SKIP = "exists (use --force to overwrite)"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file init wants to exist with `new` content."""
+
+    path: str
+    old: str | None
+    new: str
+    action: Action
+
+    def diff(self) -> str:
+        """The unified diff from the current content to the planned one."""
+        before = (self.old or "").splitlines(keepends=True)
+        after = self.new.splitlines(keepends=True)
+        source = "/dev/null" if self.old is None else f"a/{self.path}"
+        return "".join(difflib.unified_diff(before, after, source, f"b/{self.path}"))
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line of `conveyor init`."""
+
+    force: bool = False
+    docker: bool = False
+    conveyor_source: str | None = None
+
+
+def desired_files(layout: Layout, options: Options) -> dict[str, str]:
+    """Every generated file (except pyproject.toml) and its content."""
+    files = {
+        "noxfile.py": render("noxfile.py"),
+        "tasks.py": render("tasks.py"),
+        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests]),
+        WORKFLOW_PATH: workflow(layout, docker=options.docker),
+    }
+    if not layout.has_tests:
+        files[f"{layout.tests[0]}/test_import.py"] = render(
+            "test_import.py", package=layout.package
+        )
+    if options.docker:
+        files["docker/Dockerfile"] = render(
+            "docker/Dockerfile", src_root=layout.src_root, package=layout.package
+        )
+        files["docker/compose.yaml"] = render("docker/compose.yaml", image=layout.package)
+        files[".dockerignore"] = render("dockerignore", src_root=layout.src_root)
+    return files
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _change(path: str, old: str | None, new: str, *, force: bool) -> Change:
+    if old is None:
+        return Change(path, old, new, Action.CREATE)
+    if old == new:
+        return Change(path, old, new, Action.KEEP)
+    return Change(path, old, new, Action.UPDATE if force else Action.SKIP)
+
+
+def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
+    """The detected layout and what init would do to each file."""
+    layout = detect(root)
+    pyproject_old = (layout.root / PYPROJECT).read_text(encoding="utf-8")
+    pyproject_new = extend(
+        pyproject_old, layout, docker=options.docker, conveyor_source=options.conveyor_source
+    )
+    changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
+    for path, content in desired_files(layout, options).items():
+        changes.append(_change(path, _read(layout.root / path), content, force=options.force))
+    return layout, changes
+
+
+def follow_ups(changes: list[Change]) -> list[str]:
+    """Notes on what init could not do itself (from the planned pyproject.toml)."""
+    pyproject = next(c for c in changes if c.path == PYPROJECT)
+    return notes(pyproject.new)
+
+
+def apply(root: Path, changes: list[Change]) -> list[Change]:
+    """Write every created or updated file; return those written."""
+    written = [c for c in changes if c.action in (Action.CREATE, Action.UPDATE)]
+    for change in written:
+        target = root / change.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(change.new, encoding="utf-8")
+    return written

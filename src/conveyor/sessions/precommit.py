@@ -1,0 +1,26 @@
+"""`pre-commit`: every hook on every file, each tool run from uv.lock like the other sessions."""
+
+from __future__ import annotations
+
+import nox
+
+from conveyor.config import Project
+from conveyor.sessions._install import sync
+from conveyor.sessions._support import define
+
+
+def pre_commit(session: nox.Session, project: Project) -> None:
+    """pre-commit run --all-files; the hooks' `uv run` installs into this session's venv."""
+    sync(session, project, "hooks", only=True)
+    session.run(
+        "pre-commit",
+        "run",
+        "--all-files",
+        "--show-diff-on-failure",
+        "--color=always" if session.interactive else "--color=never",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
+
+
+def register(project: Project) -> None:
+    define(project, "pre-commit", pre_commit, python=project.tools_python)

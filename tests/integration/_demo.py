@@ -1,0 +1,218 @@
+"""The demo service as a throwaway deploy target: images, a project directory, probes.
+
+Each target gets its own compose project name and a free port; its compose files are the
+repository's own (docker/), with short healthcheck intervals from its env file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from invoke.config import Config
+from invoke.context import Context
+
+from conveyor.tools.compose import Compose, ComposeTarget
+from tests.conftest import REPO_ROOT, in_ci, require_tool
+
+BASE_IMAGE = "conveyor/base:bookworm"
+DEMO_REPOSITORY = "conveyor-demo-it"
+GOOD, GOOD2, BAD, CRASH = "good", "good2", "bad", "crash"
+COMPOSE_FILES = ("compose.yaml", "compose.staging.yaml", "compose.production.yaml")
+HEALTH_TIMEOUT = 30
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
+
+
+def require_engine() -> None:
+    """A reachable Docker engine and the base image, or fail (CI) / skip (locally)."""
+    require_tool("docker")
+    problem = ""
+    if docker("info", check=False).returncode != 0:
+        problem = "the Docker engine is not reachable (start dockerd)"
+    elif docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
+        problem = f"{BASE_IMAGE} is missing (build it: inv docker.base-image)"
+    if problem:
+        if in_ci():
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+def build_demo_images() -> None:
+    """The demo image (twice, as two releases) and two broken variants built FROM it."""
+    require_engine()
+    for tag in (GOOD, GOOD2):
+        subprocess.run(
+            [
+                "docker", "build", "-q", "-f", "docker/Dockerfile",
+                "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "--build-arg", f"APP_RELEASE={tag}",
+                "-t", f"{DEMO_REPOSITORY}:{tag}", ".",
+            ],
+            cwd=REPO_ROOT, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    variants = {
+        BAD: "ENV APP_FORCE_UNHEALTHY=1",
+        CRASH: 'CMD ["sh", "-c", "echo boot failed: no config >&2; exit 3"]',
+    }
+    for tag, line in variants.items():
+        subprocess.run(
+            ["docker", "build", "-q", "-t", f"{DEMO_REPOSITORY}:{tag}", "-"],
+            input=f"FROM {DEMO_REPOSITORY}:{GOOD}\n{line}\n",
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class DemoTarget:
+    """A project directory whose `staging` environment deploys the demo on its own port."""
+
+    root: Path
+    project: str
+    port: int
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / "test.env"
+
+    def write_env(self, **overrides: str) -> None:
+        values = {
+            "APP_IMAGE": DEMO_REPOSITORY,
+            "APP_TAG": GOOD,
+            "APP_BIND": "127.0.0.1",
+            "APP_PORT": str(self.port),
+            "HEALTH_INTERVAL": "1s",
+            "APP_START_PERIOD": "2s",
+            "BASE_IMAGE": BASE_IMAGE,
+            **overrides,
+        }
+        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+
+    def context(self) -> Context:
+        return Context(Config(overrides={"conveyor": {"root": str(self.root)}}))
+
+    def get(self, path: str = "/") -> tuple[int, dict[str, str]]:
+        """GET on the published port: status and JSON body (0 when nothing answers)."""
+        url = f"http://127.0.0.1:{self.port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=3) as reply:
+                return int(reply.status), json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, {}
+        except OSError:
+            return 0, {}
+
+    def serving_release(self) -> str:
+        status, body = self.get("/")
+        return body.get("release", "") if status == 200 else f"(status {status})"
+
+    def containers(self) -> dict[str, str]:
+        """Service -> container ID of the project's containers."""
+        ids = docker(
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            f"label=com.docker.compose.project={self.project}",
+        ).stdout.split()
+        if not ids:
+            return {}
+        data = json.loads(docker("inspect", *ids).stdout)
+        return {d["Config"]["Labels"]["com.docker.compose.service"]: d["Id"] for d in data}
+
+    def invoke(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """`inv <args>` in a child process (for signals and concurrent deploys)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=self.root,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def down(self) -> None:
+        files = tuple(self.root / name for name in COMPOSE_FILES[:2])
+        target = ComposeTarget(files=files, project=self.project, env_file=self.env_file)
+        Compose(target).down(volumes=True)
+        for cid in self.containers().values():
+            docker("rm", "-f", cid, check=False)
+
+
+def make_target(base: Path, *, smoke: Sequence[str] = ("/health",)) -> DemoTarget:
+    """A fresh project directory (pyproject.toml, compose files, env file, tasks.py)."""
+    base.mkdir(parents=True, exist_ok=True)
+    project = f"cvit-{uuid.uuid4().hex[:8]}"
+    target = DemoTarget(root=base, project=project, port=free_port())
+    for name in (*COMPOSE_FILES, "app.env.example"):
+        shutil.copy(REPO_ROOT / "docker" / name, base / name)
+    target.write_env()
+    smoke_tests = ", ".join(f'{{ path = "{p}", status = 200, timeout = 3 }}' for p in smoke)
+    (base / "pyproject.toml").write_text(
+        f"""[project]
+name = "demo-it"
+version = "0"
+
+[tool.conveyor.deploy]
+compose-files = ["compose.yaml"]
+health-timeout = {HEALTH_TIMEOUT}
+log-lines = 20
+smoke = [{smoke_tests}]
+
+[tool.conveyor.deploy.environments.staging]
+compose-files = ["compose.staging.yaml"]
+env-file = "test.env"
+project = "{project}"
+port = {target.port}
+
+[tool.conveyor.deploy.environments.production]
+compose-files = ["compose.production.yaml"]
+env-file = "test.env"
+project = "{project}-prod"
+port = {target.port}
+""",
+        encoding="utf-8",
+    )
+    (base / "tasks.py").write_text("from conveyor.tasks import namespace\n\nns = namespace()\n")
+    return target
+
+
+def wait_for(predicate: object, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.fixture(scope="session")
+def demo_images() -> None:
+    build_demo_images()
+
+
+def target_fixture(tmp: Path) -> Iterator[DemoTarget]:
+    target = make_target(tmp)
+    try:
+        yield target
+    finally:
+        target.down()

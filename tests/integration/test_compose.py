@@ -1,0 +1,123 @@
+"""`inv up/health/logs/down` and the Compose adapter against the real engine."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from invoke.exceptions import Exit
+
+from conveyor.config import load_project
+from conveyor.deploy.target import resolve_target
+from conveyor.errors import ToolFailedError
+from conveyor.runner import Runner
+from conveyor.tasks.compose import down, health, logs, up
+from conveyor.tools.compose import Compose, detect_compose, port_conflict, services_publishing
+from tests.integration._demo import BAD, BASE_IMAGE, DemoTarget, demo_images, make_target
+
+pytestmark = pytest.mark.docker
+__all__ = ["demo_images"]
+
+ONE_SHOT = f"""services:
+  migrate:
+    image: {BASE_IMAGE}
+    command: ["python3", "-c", "print('migrated')"]
+    restart: "no"
+"""
+
+
+@pytest.fixture
+def target(demo_images: None, tmp_path: Path) -> Iterator[DemoTarget]:
+    made = make_target(tmp_path)
+    try:
+        yield made
+    finally:
+        made.down()
+
+
+def compose_of(target: DemoTarget) -> Compose:
+    return Compose(resolve_target(load_project(target.root), "staging").compose)
+
+
+def test_up_health_logs_down(target: DemoTarget, capsys: pytest.CaptureFixture[str]) -> None:
+    up(target.context(), env="staging")
+    out = capsys.readouterr().out
+    assert "all 2 services healthy" in out
+    assert target.get("/health")[0] == 200
+
+    health(target.context(), env="staging", timeout="10")
+    assert "all 2 services healthy" in capsys.readouterr().out
+
+    logs(target.context(), env="staging", service="app", tail=20)
+    assert "Uvicorn running on" in capsys.readouterr().out
+    with pytest.raises(Exit):
+        logs(target.context(), env="staging", service="nope")
+    assert "no service 'nope'" in capsys.readouterr().err
+
+    down(target.context(), env="staging")
+    assert target.containers() == {}
+
+
+def test_health_names_the_failing_service_with_probes_and_logs(
+    target: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    up(target.context(), env="staging", tag=BAD, wait=False)
+    with pytest.raises(Exit) as exit_info:
+        health(target.context(), env="staging", timeout="25")
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "app is unhealthy" in err
+    assert "probe exit 1: 503" in err
+    assert "last log lines of app" in err
+    assert "Uvicorn running on" in err
+
+
+def test_health_times_out_naming_the_waiting_service(
+    target: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target.write_env(APP_START_PERIOD="60s")
+    up(target.context(), env="staging", tag=BAD, wait=False)
+    with pytest.raises(Exit):
+        health(target.context(), env="staging", timeout="1")
+    err = capsys.readouterr().err
+    assert "health check timed out after" in err
+    assert "app health starting" in err
+
+
+def test_one_shot_container_that_exited_zero_counts_as_healthy(
+    target: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (target.root / "compose.init.yaml").write_text(ONE_SHOT)
+    pyproject = target.root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'compose-files = ["compose.staging.yaml"]',
+            'compose-files = ["compose.staging.yaml", "compose.init.yaml"]',
+        )
+    )
+    up(target.context(), env="staging")
+    out = capsys.readouterr()
+    assert "all 3 services healthy" in out.out
+    assert "migrate: completed (exit 0)" in out.err
+
+
+def test_adapter_reads_state_and_names_a_taken_port(target: DemoTarget) -> None:
+    runner = Runner()
+    assert detect_compose(runner)[0] in ("docker", "docker-compose")
+    compose = compose_of(target)
+    specs = compose.config()
+    assert specs["app"].ports[0].published == target.port
+    assert specs["app"].has_healthcheck
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", target.port))
+        squatter.listen()
+        with pytest.raises(ToolFailedError) as failure:
+            compose.up()
+    assert port_conflict(failure.value.hint) == target.port
+    assert services_publishing(specs, target.port) == ["app"]
+    states = {c.service: c for c in compose.containers()}
+    assert states["store"].status == "running"
+    assert states["app"].status == "created"
+    assert states["app"].host_ports == (target.port,)

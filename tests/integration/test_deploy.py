@@ -1,0 +1,299 @@
+"""`inv deploy` / `inv rollback` / `inv releases` against the real engine, fault by fault.
+
+One live target (the demo on release `good`) is shared by the module: every fault must
+leave the release that was serving before it still serving, which is what each test checks.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from invoke.exceptions import Exit
+
+from conveyor.config import load_project
+from conveyor.deploy.ledger import Ledger
+from conveyor.deploy.lock import DeployLock, LockHeldError
+from conveyor.deploy.orchestrate import Deployer
+from conveyor.deploy.target import resolve_target
+from conveyor.tasks.deploy import deploy, releases, rollback
+from tests.integration._demo import (
+    BAD,
+    CRASH,
+    DEMO_REPOSITORY,
+    GOOD,
+    GOOD2,
+    DemoTarget,
+    demo_images,
+    docker,
+    make_target,
+    wait_for,
+)
+
+pytestmark = pytest.mark.docker
+__all__ = ["demo_images"]
+
+
+@pytest.fixture(scope="module")
+def live(demo_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTarget]:
+    """The demo deployed to `staging` on release `good`."""
+    target = make_target(tmp_path_factory.mktemp("live"), smoke=("/health", "/"))
+    try:
+        deploy(target.context(), "staging", tag=GOOD)
+        assert target.serving_release() == GOOD
+        yield target
+    finally:
+        target.down()
+
+
+def ledger_of(target: DemoTarget) -> Ledger:
+    resolved = resolve_target(load_project(target.root), "staging")
+    return Ledger(resolved.state_dir, env="staging", project=resolved.compose.project)
+
+
+def failed_deploy(target: DemoTarget, tag: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run a deploy that must fail; its stderr."""
+    with pytest.raises(Exit) as exit_info:
+        deploy(target.context(), "staging", tag=tag)
+    assert exit_info.value.code == 1
+    return capsys.readouterr().err
+
+
+def test_deploy_records_release_and_rollback_restores_the_previous(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy(live.context(), "staging", tag=GOOD2)
+    assert live.serving_release() == GOOD2
+    history = ledger_of(live).releases()
+    assert history[-1].outcome == "deployed"
+    assert history[-1].services["app"].image == f"{DEMO_REPOSITORY}:{GOOD2}"
+    assert "@" in history[-1].by
+
+    rollback(live.context(), "staging")
+    assert live.serving_release() == GOOD
+    last = ledger_of(live).releases()[-1]
+    assert last.outcome == "rolled-back"
+    assert last.services["app"].image == f"{DEMO_REPOSITORY}:{GOOD}"
+
+    capsys.readouterr()
+    releases(live.context(), "staging")
+    table = capsys.readouterr().out
+    assert "(live)" in table
+    assert f"app={DEMO_REPOSITORY}:{GOOD2}" in table
+
+
+def test_never_healthy_release_is_rolled_back(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = live.serving_release()
+    err = failed_deploy(live, BAD, capsys)
+    assert "app is unhealthy" in err
+    assert "APP_FORCE_UNHEALTHY=1" in err  # the probe output is shown
+    assert "rolled back to release" in err
+    assert live.serving_release() == before
+    assert ledger_of(live).releases()[-1].outcome == "failed"
+
+
+def test_crash_loop_is_rolled_back_with_its_logs(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = live.serving_release()
+    err = failed_deploy(live, CRASH, capsys)
+    assert "app is crash-looping" in err or "app exited with code 3" in err
+    assert "boot failed: no config" in err  # the container's own logs
+    assert live.serving_release() == before
+
+
+def test_taken_port_is_named_and_nothing_changes(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    containers = live.containers()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        live.write_env(APP_PORT=str(taken))
+        try:
+            with pytest.raises(Exit) as exit_info:
+                deploy(live.context(), "staging", tag=GOOD2)
+        finally:
+            live.write_env()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert f"port {taken} (service app)" in err
+    assert live.containers() == containers
+    assert live.serving_release() == GOOD
+
+
+def test_sigterm_while_waiting_for_health_restores_the_previous_release(
+    live: DemoTarget,
+) -> None:
+    before = live.serving_release()
+    child = live.invoke("deploy", "--env", "staging", "--tag", BAD)
+    try:
+        started = wait_for(lambda: "bad" in _app_image(live), timeout=60)
+        assert started, "the new release never started"
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 1, err
+    assert "interrupted by SIGTERM" in err
+    assert live.serving_release() == before
+
+
+def test_second_deploy_waits_for_the_lock_then_refuses(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = live.invoke("deploy", "--env", "staging", "--tag", GOOD2)
+    lock_file = ledger_of(live).path.parent / "deploy.lock"
+    try:
+        assert wait_for(lambda: lock_file.exists() and str(first.pid) in lock_file.read_text())
+        with pytest.raises(Exit) as exit_info:
+            deploy(live.context(), "staging", tag=GOOD, lock_wait="0.5")
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"held by pid {first.pid}" in err
+        assert "waiting 0.5s" in err
+        _, first_err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, first_err
+    assert live.serving_release() == GOOD2
+    # A deploy that may wait long enough gets the lock once it is free.
+    deploy(live.context(), "staging", tag=GOOD, lock_wait="30")
+    assert live.serving_release() == GOOD
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock_file = ledger_of(live).path.parent / "deploy.lock"
+    lock_file.write_text('{"pid": 999999, "host": "gone", "user": "x", "since": "then"}')
+    deploy(live.context(), "staging", tag=GOOD)
+    assert "stale deploy lock (pid 999999 on gone" in capsys.readouterr().err
+
+
+def test_unreachable_daemon_is_one_line(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(Exit) as exit_info:
+        deploy(live.context(), "staging", tag=GOOD2)
+    assert exit_info.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("error: docker: cannot reach the Docker engine")
+    assert "unix:///nonexistent/docker.sock" in first
+    monkeypatch.delenv("DOCKER_HOST")
+    assert live.serving_release() == GOOD
+
+
+def test_malformed_compose_file_fails_before_anything_changes(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    containers = live.containers()
+    overlay = live.root / "compose.staging.yaml"
+    good_text = overlay.read_text()
+    overlay.write_text("services:\n  app:\n    ports: [unclosed\n")
+    try:
+        with pytest.raises(Exit) as exit_info:
+            deploy(live.context(), "staging", tag=GOOD2)
+    finally:
+        overlay.write_text(good_text)
+    assert exit_info.value.code == 2
+    assert "error: invalid compose configuration" in capsys.readouterr().err
+    assert live.containers() == containers
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [("qa", "unknown environment 'qa' (known: production, staging)"),
+     ("Prod;rm", "invalid environment name 'Prod;rm'")],
+)  # fmt: skip
+def test_bad_environment_fails_before_anything_changes(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str], env: str, message: str
+) -> None:
+    containers = live.containers()
+    with pytest.raises(Exit):
+        deploy(live.context(), env, tag=GOOD2)
+    assert message in capsys.readouterr().err
+    assert live.containers() == containers
+
+
+def test_missing_image_fails_before_anything_changes(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    containers = live.containers()
+    with pytest.raises(Exit):
+        deploy(live.context(), "staging", tag="never-built")
+    assert f"image {DEMO_REPOSITORY}:never-built of service app" in capsys.readouterr().err
+    assert live.containers() == containers
+
+
+def test_failed_first_deploy_leaves_nothing_running(
+    demo_images: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = make_target(tmp_path)
+    try:
+        err = failed_deploy(target, BAD, capsys)
+        assert "no previous release" in err
+        assert target.containers() == {}
+    finally:
+        target.down()
+
+
+def test_lock_held_in_process_blocks_a_deployer(live: DemoTarget) -> None:
+    resolved = resolve_target(load_project(live.root), "staging", GOOD2)
+    with DeployLock(resolved.state_dir / "deploy.lock"):
+        deployer = Deployer(resolved, root=str(live.root), lock_wait=0.2)
+        with pytest.raises(LockHeldError):
+            deployer.deploy()
+    assert live.serving_release() == GOOD
+
+
+def _app_image(target: DemoTarget) -> str:
+    containers = target.containers()
+    if "app" not in containers:
+        return ""
+    return docker("inspect", "-f", "{{.Config.Image}}", containers["app"], check=False).stdout
+
+
+def test_rollback_pins_the_recorded_image_when_its_tag_has_moved(
+    live: DemoTarget,
+) -> None:
+    good_id = docker(
+        "image", "inspect", "-f", "{{.Id}}", f"{DEMO_REPOSITORY}:{GOOD}"
+    ).stdout.strip()
+    deploy(live.context(), "staging", tag=GOOD)
+    good_release = ledger_of(live).releases()[-1].id
+    deploy(live.context(), "staging", tag=GOOD2)
+    docker("tag", f"{DEMO_REPOSITORY}:{GOOD2}", f"{DEMO_REPOSITORY}:{GOOD}")  # the tag moves
+    try:
+        rollback(live.context(), "staging", to=str(good_release))
+        assert live.serving_release() == GOOD
+        assert ledger_of(live).releases()[-1].services["app"].image_id == good_id
+    finally:
+        docker("tag", good_id, f"{DEMO_REPOSITORY}:{GOOD}")
+
+
+def test_production_deploy_with_yes(
+    demo_images: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    target = make_target(tmp_path)
+    prod = DemoTarget(root=target.root, project=f"{target.project}-prod", port=target.port)
+    try:
+        with pytest.raises(Exit) as exit_info:
+            deploy(target.context(), "production", tag=GOOD)
+        assert exit_info.value.code == 2
+        assert prod.containers() == {}
+        deploy(target.context(), "production", tag=GOOD, yes=True)
+        assert prod.serving_release() == GOOD
+        assert set(prod.containers()) == {"app", "store"}
+    finally:
+        prod.down()

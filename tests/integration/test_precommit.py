@@ -1,0 +1,85 @@
+"""The pre-commit hooks `conveyor init` writes, installed in a real git repository.
+
+Every hook runs its tool from the consumer's uv.lock; nothing is cloned. A clean commit
+passes, and a planted private key or a lint error makes `git commit` fail.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.integration._consumers import consumer_env, init, lock, run, write_consumer
+
+# Assembled at run time so this file itself never holds a key-shaped block.
+PRIVATE_KEY = "\n".join(
+    [
+        "-----BEGIN " + "RSA PRIVATE KEY-----",
+        "MIIEowIBAAKCAQEAv2c0nK3m9fJx8lY1hQk6F0tq1bq3pZf0Yy0v5qj3x1h2Rk9w",
+        "-----END " + "RSA PRIVATE KEY-----",
+        "",
+    ]
+)
+UNDEFINED_NAME = '''\
+"""A module with a lint error ruff cannot fix."""
+
+
+def broken() -> int:
+    """Uses a name that does not exist."""
+    return undefined_name  # type: ignore[name-defined]
+'''
+
+
+def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    identity = ["-c", "user.email=ci@example.invalid", "-c", "user.name=CI"]
+    return run(root, "git", *identity, *args, env=consumer_env())
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised, locked consumer with the hooks installed and a first commit."""
+    require_tool("uv")
+    require_tool("git")
+    root = write_consumer(tmp_path_factory.mktemp("hooks") / "svc", "src")
+    assert init(root) == 0
+    lock(root)
+    assert git(root, "init", "-q", "-b", "main").returncode == 0
+    installed = run(root, "uv", "run", "--frozen", "--group", "hooks", "pre-commit", "install")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    (root / ".gitignore").write_text(".venv/\n.nox/\nreports/\n", encoding="utf-8")
+    assert git(root, "add", "-A").returncode == 0
+    first = git(root, "commit", "-m", "adopt conveyor")
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root
+
+
+def commit_fails(root: Path, path: str, content: str) -> str:
+    """Stage `content` at `path`, commit, expect failure; leave the index and tree clean."""
+    target = root / path
+    target.write_text(content, encoding="utf-8")
+    assert git(root, "add", path).returncode == 0
+    done = git(root, "commit", "-m", f"add {path}")
+    git(root, "reset", "-q", "HEAD", "--", path)
+    target.unlink()
+    assert done.returncode != 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_clean_commit_passes_every_hook(repo: Path) -> None:
+    log = git(repo, "log", "--oneline")
+    assert "adopt conveyor" in log.stdout
+
+
+def test_planted_private_key_fails_the_commit(repo: Path) -> None:
+    output = commit_fails(repo, "deploy_key.pem", PRIVATE_KEY)
+    assert "detect private keys" in output
+    assert "Failed" in output
+
+
+def test_lint_error_fails_the_commit(repo: Path) -> None:
+    output = commit_fails(repo, "src/svc_src/broken.py", UNDEFINED_NAME)
+    assert "F821" in output
+    assert "Undefined name `undefined_name`" in output

@@ -1,0 +1,338 @@
+"""`inv scan` with the real trivy and gitleaks binaries (offline) and the real Docker engine."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conveyor.tools.docker import Docker
+from tests.conftest import require_tool
+from tests.integration.conftest import (
+    HARDENED_DOCKERFILE,
+    ROOT_DOCKERFILE,
+    RunTask,
+    git,
+    write_project,
+)
+
+if sys.version_info >= (3, 10):
+    import sarif_pydantic  # type: ignore[import-untyped,unused-ignore]
+
+CLEAN_IMAGE = "conveyor-it/scan-clean:1"
+# Built at run time so no scanner ever finds a literal secret in Conveyor's own sources.
+FAKE_AWS_KEY = "AKIA" + "QYLPMN5HHHFPZAM2"
+FAKE_GITHUB_TOKEN = "ghp_" + "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"
+
+
+def scan_toml(extra: str = "", *, trivy: str = "", gitleaks: str = "", cache: str = "") -> str:
+    """Offline scan settings for a temporary project (no vulnerability DB here)."""
+    lines = ["[tool.conveyor.scan]", "vuln = false", "trivy-db-update = false"]
+    if cache:
+        lines.append(f'trivy-cache-dir = "{cache}"')
+    if trivy:
+        lines.append(f'trivy = "{trivy}"')
+    if gitleaks:
+        lines.append(f'gitleaks = "{gitleaks}"')
+    return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture(autouse=True)
+def _scanners() -> None:
+    require_tool("trivy")
+    require_tool("gitleaks")
+
+
+@pytest.fixture(scope="session")
+def clean_image(
+    docker_engine: Docker, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A hardened image (non-root, HEALTHCHECK, multi-stage) built once per session."""
+    if not docker_engine.image_exists(CLEAN_IMAGE):
+        context = tmp_path_factory.mktemp("clean-image")
+        (context / "Dockerfile").write_text(HARDENED_DOCKERFILE, encoding="utf-8")
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "-q",
+                "--build-arg",
+                f"BASE_IMAGE={base_image}",
+                "-t",
+                CLEAN_IMAGE,
+                str(context),
+            ],
+            check=True,
+            capture_output=True,
+            env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+        )
+    return CLEAN_IMAGE
+
+
+def summary(project: Path) -> dict[str, Any]:
+    data = json.loads((project / "reports" / "scan" / "scan.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def all_report_text(project: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in (project / "reports").rglob("*")
+        if p.is_file()
+    )
+
+
+def _dockerfile(project: Path, text: str) -> None:
+    (project / "docker").mkdir(exist_ok=True)
+    (project / "docker" / "Dockerfile").write_text(text, encoding="utf-8")
+
+
+def validate_sarif(path: Path) -> dict[str, Any]:
+    """SARIF 2.1.0 per a maintained model (3.10+) plus GitHub's upload rules."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["version"] == "2.1.0"
+    assert "sarif-2.1.0" in data["$schema"]
+    if sys.version_info >= (3, 10):
+        model = sarif_pydantic.load(path)
+        assert model.version == "2.1.0"
+        assert len(model.runs) == 1
+    (run,) = data["runs"]
+    assert run["tool"]["driver"]["name"]
+    rules = run["tool"]["driver"]["rules"]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["message"]["text"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"]
+        assert " " not in location["artifactLocation"]["uri"]
+        assert location["region"]["startLine"] >= 1
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.docker
+def test_clean_repository_and_image_pass(
+    clean_image: str, git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(
+        project, HARDENED_DOCKERFILE.replace("ARG BASE_IMAGE\n", "ARG BASE_IMAGE=debian:12\n")
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "service")
+    result = run_task(project, "scan", "--image", clean_image)
+    assert result.code == 0, result.out + result.err
+    assert "scan gate passed" in result.out
+    data = summary(project)
+    assert data["passed"] is True
+    assert [s["name"] for s in data["scans"]] == [
+        "trivy-image",
+        "trivy-fs",
+        "trivy-config",
+        "gitleaks",
+    ]
+    assert all(s["problem"] is None for s in data["scans"])
+    sarif_files = sorted((project / "reports" / "scan" / "sarif").glob("*.sarif"))
+    assert [p.stem for p in sarif_files] == ["gitleaks", "trivy-config", "trivy-fs", "trivy-image"]
+    categories = [validate_sarif(p)["runs"][0]["automationDetails"]["id"] for p in sarif_files]
+    assert len(set(categories)) == len(categories)
+
+
+def test_secret_in_old_commit_fails_and_stays_redacted(
+    git_project: Path, run_task: RunTask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = write_project(git_project, scan_toml())
+    leaked = project / "settings.ini"
+    leaked.write_text(
+        f'aws_access_key_id = {FAKE_AWS_KEY}\ntoken = "{FAKE_GITHUB_TOKEN}"\n', encoding="utf-8"
+    )
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "add settings")
+    git(project, "rm", "-q", "settings.ini")
+    git(project, "commit", "-q", "-m", "remove settings")
+    assert not leaked.exists()
+    step_summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+
+    result = run_task(project, "scan", "--only", "secrets")
+
+    assert result.code == 1
+    assert result.err.splitlines()[0].startswith("error: scan gate failed: 2 blocking finding(s)")
+    assert "aws-access-token" in result.out
+    assert "settings.ini" in result.out
+    assert "::error" in result.out
+    findings = summary(project)["findings"]
+    assert {f["rule_id"] for f in findings} == {"aws-access-token", "github-pat"}
+    assert all(f["status"] == "fail" and f["commit"] for f in findings)
+    assert "Security scan: FAILED (gate)" in step_summary.read_text(encoding="utf-8")
+    everything = result.out + result.err + all_report_text(project) + step_summary.read_text()
+    for secret in (FAKE_AWS_KEY, FAKE_GITHUB_TOKEN):
+        assert secret not in everything
+        assert secret[4:] not in everything
+
+
+def test_root_dockerfile_is_a_misconfig_finding(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 1
+    findings = summary(project)["findings"]
+    root_user = [f for f in findings if f["rule_id"] == "DS-0002"]
+    assert root_user, findings
+    assert root_user[0]["path"] == "docker/Dockerfile"
+    assert root_user[0]["status"] == "fail"
+    assert "DS-0002" in result.out
+    validate_sarif(project / "reports" / "scan" / "sarif" / "trivy-config.sarif")
+
+
+def _allow(project: Path, expires: str) -> None:
+    (project / ".conveyor-allow.toml").write_text(
+        "[[allow]]\n"
+        'id = "DS-0002"\n'
+        'path = "docker/Dockerfile"\n'
+        'reason = "demo image needs root for the test"\n'
+        f"expires = {expires}\n",
+        encoding="utf-8",
+    )
+
+
+def test_allowlisted_finding_passes_and_is_shown(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    _allow(project, "2999-12-31")
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 0, result.out + result.err
+    assert "allowed" in result.out
+    finding = next(f for f in summary(project)["findings"] if f["rule_id"] == "DS-0002")
+    assert finding["status"] == "allowed"
+    assert finding["allowlist_reason"] == "demo image needs root for the test"
+    sarif = validate_sarif(project / "reports" / "scan" / "sarif" / "trivy-config.sarif")
+    suppressed = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "DS-0002"]
+    assert suppressed[0]["suppressions"][0]["justification"].startswith("demo image")
+
+
+def test_expired_allowlist_entry_fails_naming_it(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    _allow(project, "2020-01-31")
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 1
+    first = result.err.splitlines()[0]
+    assert "expired allowlist entries: DS-0002 path=docker/Dockerfile (expires 2020-01-31)" in first
+
+
+def test_bad_allowlist_entry_is_one_line(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / ".conveyor-allow.toml").write_text(
+        '[[allow]]\nid = "CVE-2024-1"\nexpires = 2030-01-01\n', encoding="utf-8"
+    )
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert (
+        ".conveyor-allow.toml: [[allow]] entry 1 (id=CVE-2024-1): reason: Field required" in first
+    )
+
+
+def _fake_tool(path: Path, version_line: str, body: str) -> Path:
+    path.write_text(f"#!/bin/sh\n{version_line}\n{body}\n", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_trivy_writing_garbage_exits_2_naming_it(
+    git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    fake = _fake_tool(
+        tmp_path / "trivy",
+        'if [ "$1" = "--version" ]; then echo "Version: 0.76.0"; exit 0; fi',
+        'while [ $# -gt 0 ]; do if [ "$1" = "--output" ]; then out="$2"; fi; shift; done\n'
+        'echo "not json {" > "$out"\necho "trivy: something broke inside" >&2',
+    )
+    project = write_project(git_project, scan_toml(trivy=str(fake)))
+    _dockerfile(project, HARDENED_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "config,secrets")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert first.startswith(
+        "error: scan: 1 scanner(s) did not run; trivy config: wrote no valid JSON"
+    )
+    assert "trivy: something broke inside" in result.err
+    scans = {s["name"]: s for s in summary(project)["scans"]}
+    assert scans["gitleaks"]["problem"] is None  # the other scanner still ran
+
+
+def test_gitleaks_crash_exits_2_with_stderr_tail(
+    git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    fake = _fake_tool(
+        tmp_path / "gitleaks",
+        'if [ "$1" = "version" ]; then echo "8.30.1"; exit 0; fi',
+        'echo "fatal: repository walk failed" >&2\nexit 1',
+    )
+    project = write_project(git_project, scan_toml(gitleaks=str(fake)))
+    result = run_task(project, "scan", "--only", "secrets")
+    assert result.code == 2
+    assert result.err.splitlines()[0].startswith(
+        "error: scan: 1 scanner(s) did not run; gitleaks git"
+    )
+    assert "fatal: repository walk failed" in result.err
+
+
+def test_missing_vuln_db_fails_vuln_but_still_scans_the_rest(
+    git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    cache = tmp_path / "empty-trivy-cache"
+    project = write_project(
+        git_project, scan_toml(cache=str(cache)).replace("vuln = false", "vuln = true")
+    )
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "fs")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert "vulnerability DB missing" in first
+    assert "trivy image --download-db-only" in result.err
+    assert "vuln = false" in result.err
+    data = summary(project)
+    assert any(f["rule_id"] == "DS-0002" for f in data["findings"])  # misconfig still ran
+    assert "not in" in " ".join(data["scans"][0]["notes"])
+
+
+def test_old_tool_version_is_one_line(git_project: Path, run_task: RunTask, tmp_path: Path) -> None:
+    fake = _fake_tool(tmp_path / "trivy", 'echo "Version: 0.20.1"; exit 0', "")
+    project = write_project(git_project, scan_toml(trivy=str(fake)))
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        f"error: trivy: version 0.20.1 at {fake} is older than the minimum 0.50.0"
+    )
+
+
+@pytest.mark.docker
+def test_scanning_a_missing_image_says_how_to_build_it(
+    docker_engine: Docker, git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml())
+    result = run_task(project, "scan", "--only", "image", "--image", "conveyor-it/none:404")
+    assert result.code == 2
+    assert "image conveyor-it/none:404 not found" in result.err.splitlines()[0]
+    assert "inv build" in result.err
+
+
+def test_bad_image_reference_is_rejected_before_scanning(
+    git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml())
+    result = run_task(project, "scan", "--image", "app;rm -rf /")
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        "error: invalid image reference 'app;rm -rf /': contains a ';'"
+    )
+    assert not (project / "reports").exists()

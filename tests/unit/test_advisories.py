@@ -1,0 +1,70 @@
+"""The security gate: findings fail unless the ignore list names them with a reason."""
+
+from __future__ import annotations
+
+from conveyor.config import Reason
+from conveyor.policy.advisories import Advisory, evaluate, from_bandit, from_safety
+from conveyor.tools.bandit import BanditFinding
+from conveyor.tools.safety import SafetyVulnerability
+
+FINDING = BanditFinding(
+    test_id="B602",
+    test_name="subprocess_popen_with_shell_equals_true",
+    severity="HIGH",
+    confidence="HIGH",
+    filename="src/demo/run.py",
+    line=3,
+    text="shell=True",
+    more_info="https://bandit/b602",
+)
+VULN = SafetyVulnerability(
+    vulnerability_id="36546",
+    package="requests",
+    version="2.19.0",
+    affected="<=2.19.1",
+    cve="CVE-2018-18074",
+    advisory="leaks Authorization on redirect",
+    more_info="https://pyup.io",
+)
+
+
+def test_tool_records_become_advisories() -> None:
+    (bandit,) = from_bandit([FINDING])
+    assert bandit == Advisory(
+        source="bandit",
+        id="B602",
+        subject="src/demo/run.py:3",
+        severity="HIGH",
+        summary="subprocess_popen_with_shell_equals_true: shell=True",
+        url="https://bandit/b602",
+        aliases=("B602:src/demo/run.py",),
+        file="src/demo/run.py",
+        line=3,
+    )
+    (safety,) = from_safety([VULN])
+    assert safety.keys == ("36546", "CVE-2018-18074")
+    assert safety.subject == "requests 2.19.0"
+    no_cve = from_safety([SafetyVulnerability("1", "x", "1", "", None, "", "")])
+    assert no_cve[0].keys == ("1",)
+
+
+def test_findings_fail_without_an_ignore() -> None:
+    gate = evaluate(from_bandit([FINDING]) + from_safety([VULN]), {})
+    assert not gate.passed
+    assert [a.id for a in gate.failing] == ["B602", "36546"]
+    assert gate.unused_ignores == ()
+
+
+def test_ignores_match_by_id_or_alias_and_unused_ones_are_reported() -> None:
+    ignore = {
+        "CVE-2018-18074": Reason(reason="no redirects in our client"),
+        "B602:src/demo/run.py": Reason(reason="constant command"),
+        "99999": Reason(reason="fixed long ago"),
+    }
+    gate = evaluate(from_bandit([FINDING]) + from_safety([VULN]), ignore)
+    assert gate.passed
+    assert [v.ignored_because for v in gate.verdicts] == [
+        "constant command",
+        "no redirects in our client",
+    ]
+    assert gate.unused_ignores == ("99999",)

@@ -1,0 +1,180 @@
+"""Compose adapter: parsing of `compose config` / `docker inspect` output and argv building."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conveyor.errors import ConfigError, ToolNotFoundError
+from conveyor.runner import Runner
+from conveyor.tools.compose import (
+    Compose,
+    ComposeTarget,
+    PublishedPort,
+    parse_config,
+    parse_inspect,
+    parse_ports,
+    port_conflict,
+    services_publishing,
+)
+
+V1_CONFIG = """services:
+  app:
+    image: demo:1
+    ports:
+    - 127.0.0.1:8080:8000/tcp
+    - 9000/tcp
+    healthcheck:
+      test: [CMD, "true"]
+  store:
+    image: base
+    healthcheck:
+      disable: true
+version: '3.9'
+"""
+
+V2_CONFIG = """name: demo
+services:
+  app:
+    image: demo:2
+    ports:
+      - mode: ingress
+        host_ip: 0.0.0.0
+        target: 8000
+        published: "8081"
+        protocol: tcp
+      - target: 9000
+  worker:
+    build: {context: .}
+"""
+
+
+def test_v1_short_port_syntax() -> None:
+    assert parse_ports("app", ["127.0.0.1:8080:8000/tcp", "9000/tcp", "8081:80"]) == (
+        PublishedPort("app", 8080, 8000, "127.0.0.1", "tcp"),
+        PublishedPort("app", 8081, 80, "", "tcp"),
+    )
+
+
+def test_v2_long_port_syntax() -> None:
+    ports = parse_ports("app", [{"target": 8000, "published": "8081-8082", "host_ip": "::1"}])
+    assert ports == (PublishedPort("app", 8081, 8000, "::1", "tcp"),)
+
+
+def test_config_of_both_versions() -> None:
+    v1 = parse_config(V1_CONFIG)
+    assert v1["app"].image == "demo:1"
+    assert v1["app"].has_healthcheck
+    assert not v1["store"].has_healthcheck
+    assert [p.published for p in v1["app"].ports] == [8080]
+    v2 = parse_config(V2_CONFIG)
+    assert v2["app"].ports[0].published == 8081
+    assert v2["worker"].image is None
+    assert services_publishing(v2, 8081) == ["app"]
+    assert services_publishing(v2, 1) == []
+
+
+def test_inspect_states() -> None:
+    raw = [
+        {
+            "Id": "abc",
+            "Name": "/demo_app_1",
+            "Image": "sha256:1",
+            "RestartCount": 2,
+            "Config": {
+                "Image": "demo:1",
+                "Labels": {"com.docker.compose.service": "app"},
+            },
+            "State": {
+                "Status": "running",
+                "ExitCode": 0,
+                "Health": {
+                    "Status": "unhealthy",
+                    "Log": [{"ExitCode": 1, "Output": "503 down\n", "End": "t"}],
+                },
+            },
+            "HostConfig": {
+                "RestartPolicy": {"Name": "unless-stopped"},
+                "PortBindings": {"8000/tcp": [{"HostIp": "", "HostPort": "8080"}]},
+            },
+        },
+        {
+            "Id": "def",
+            "Name": "/demo_run_1",
+            "Config": {
+                "Labels": {
+                    "com.docker.compose.service": "app",
+                    "com.docker.compose.oneoff": "True",
+                }
+            },
+            "State": {"Status": "exited", "ExitCode": 0},
+            "HostConfig": {"RestartPolicy": {"Name": "no"}},
+        },
+    ]
+    app, oneoff = parse_inspect(json.dumps(raw))
+    assert (app.name, app.service, app.health, app.restart_count) == (
+        "demo_app_1",
+        "app",
+        "unhealthy",
+        2,
+    )
+    assert app.probes[0].output == "503 down"
+    assert app.restart_policy == "unless-stopped"
+    assert app.host_ports == (8080,)
+    assert oneoff.oneoff
+    assert oneoff.health is None
+    assert oneoff.restart_policy == ""
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "ERROR: for app  Cannot start service app: driver failed programming external "
+        "connectivity on endpoint x_app_1: Bind for 0.0.0.0:8081 failed: port is already allocated",
+        "Error starting userland proxy: listen tcp4 127.0.0.1:8081: bind: address already in use",
+    ],
+)
+def test_port_conflict_messages(stderr: str) -> None:
+    assert port_conflict("Creating x_app_1 ...\n" + stderr) == 8081
+
+
+def test_no_port_conflict() -> None:
+    assert port_conflict("ERROR: manifest unknown") is None
+
+
+def test_argv_with_files_project_env_file_and_context(tmp_path: Path) -> None:
+    target = ComposeTarget(
+        files=(tmp_path / "a.yaml", tmp_path / "b.yaml"),
+        project="demo-staging",
+        env_file=tmp_path / "s.env",
+        context="remote",
+    )
+    v1 = Compose(target, command=("docker-compose",))
+    assert v1.compose_argv("up", "-d") == [
+        "docker-compose", "--context", "remote",
+        "-f", str(tmp_path / "a.yaml"), "-f", str(tmp_path / "b.yaml"),
+        "-p", "demo-staging", "--env-file", str(tmp_path / "s.env"), "up", "-d",
+    ]  # fmt: skip
+    v2 = Compose(target.with_files(tmp_path / "pin.yaml"), command=("docker", "compose"))
+    argv = v2.compose_argv("ps")
+    assert argv[:4] == ["docker", "--context", "remote", "compose"]
+    assert argv.count("-f") == 3
+    assert v2.is_v2
+    assert not v1.is_v2
+    assert v2.docker_argv("ps") == ["docker", "--context", "remote", "ps"]
+
+
+def test_missing_compose_file_is_a_config_error(tmp_path: Path) -> None:
+    compose = Compose(ComposeTarget(files=(tmp_path / "nope.yaml",), project="p"), command=("x",))
+    with pytest.raises(ConfigError, match="compose file not found"):
+        compose.config()
+
+
+def test_no_compose_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(
+        ToolNotFoundError, match=r"neither `docker compose` \(v2\) nor `docker-compose`"
+    ):
+        Compose(ComposeTarget(files=(), project="p"), runner=Runner())

@@ -1,0 +1,109 @@
+"""`conveyor doctor`'s checks: what is required follows the configuration; ages make stale."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from conveyor import doctor
+from conveyor.config import load_project
+from conveyor.doctor import Check, Status
+from conveyor.tools.discovery import TRIVY
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def project_with(tmp_path: Path, conveyor: str = "") -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "svc"\nrequires-python = ">=3.11"\n\n[tool.conveyor]\n' + conveyor,
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def write_trivy_metadata(cache: Path, updated: datetime) -> None:
+    (cache / "db").mkdir(parents=True)
+    stamp = updated.strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+    (cache / "db" / "metadata.json").write_text(json.dumps({"UpdatedAt": stamp}))
+
+
+def test_exit_code_counts_only_required_failures() -> None:
+    optional = Check("trivy DB", Status.MISSING, "", "fix", required=False)
+    required = Check("uv", Status.PRESENT, "0.9", "", required=True)
+    assert doctor.exit_code([optional, required]) == 0
+    stale = Check("safety DB", Status.STALE, "100 days old", "refresh", required=True)
+    assert doctor.exit_code([optional, required, stale]) == 1
+    assert doctor.rows([stale]) == [["safety DB", "stale", "yes", "100 days old", "refresh"]]
+
+
+def test_trivy_db_age_and_when_it_is_required(tmp_path: Path) -> None:
+    root = project_with(tmp_path, '[tool.conveyor.scan]\ntrivy-cache-dir = "cache"\n')
+    project = load_project(root)
+    missing = doctor.check_trivy_db(project, NOW)
+    assert (missing.status, missing.required) == (Status.MISSING, False)
+    write_trivy_metadata(root / "cache", NOW - timedelta(days=2))
+    assert doctor.check_trivy_db(project, NOW).status is Status.PRESENT
+    stale = doctor.check_trivy_db(project, NOW + timedelta(days=30))
+    assert stale.status is Status.STALE
+    assert "32 days" in stale.detail
+    offline = load_project(
+        project_with(
+            tmp_path, '[tool.conveyor.scan]\ntrivy-cache-dir = "x"\ntrivy-db-update = false\n'
+        )
+    )
+    assert doctor.check_trivy_db(offline, NOW).failed
+
+
+def test_unreadable_trivy_metadata_is_missing(tmp_path: Path) -> None:
+    root = project_with(tmp_path, '[tool.conveyor.scan]\ntrivy-cache-dir = "cache"\n')
+    (root / "cache" / "db").mkdir(parents=True)
+    (root / "cache" / "db" / "metadata.json").write_text("{}")
+    check = doctor.check_trivy_db(load_project(root), NOW)
+    assert check.status is Status.MISSING
+    assert "unreadable" in check.detail
+
+
+def test_trivy_cache_dir_defaults_to_the_users_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRIVY_CACHE_DIR", raising=False)
+    project = load_project(project_with(tmp_path))
+    assert doctor.trivy_cache_dir(project) == Path.home() / ".cache" / "trivy"
+    monkeypatch.setenv("TRIVY_CACHE_DIR", str(tmp_path / "t"))
+    assert doctor.trivy_cache_dir(project) == tmp_path / "t"
+
+
+def test_safety_db_settings(tmp_path: Path) -> None:
+    online = doctor.check_safety_db(load_project(project_with(tmp_path)), NOW)
+    assert (online.status, online.required) == (Status.PRESENT, False)
+    package = load_project(
+        project_with(tmp_path, '[tool.conveyor.security]\nsafety-db = "safety-db"\n')
+    )
+    assert doctor.check_safety_db(package, NOW).failed
+    (tmp_path / "uv.lock").write_text('[[package]]\nname = "safety-db"\n')
+    assert doctor.check_safety_db(package, NOW).status is Status.PRESENT
+    directory = load_project(project_with(tmp_path, '[tool.conveyor.security]\nsafety-db = "db"\n'))
+    assert doctor.check_safety_db(directory, NOW).status is Status.MISSING
+    (tmp_path / "db").mkdir()
+    data = tmp_path / "db" / "insecure_full.json"
+    data.write_text("{}")
+    stamp = (NOW - timedelta(days=10)).timestamp()
+    os.utime(data, (stamp, stamp))
+    assert doctor.check_safety_db(directory, NOW).status is Status.PRESENT
+    assert doctor.check_safety_db(directory, NOW + timedelta(days=200)).status is Status.STALE
+
+
+def test_missing_programs_name_their_fix(tmp_path: Path) -> None:
+    absent = doctor.check_program("no-such-tool-xyz", ["--version"], "install it", required=True)
+    assert (absent.status, absent.fix, absent.failed) == (Status.MISSING, "install it", True)
+    python = doctor.check_python("3.99", required=False)
+    assert python.status is Status.MISSING
+    assert "uv python install 3.99" in python.fix
+    configured = doctor.check_tool(TRIVY, str(tmp_path / "nope"), required=True)
+    assert configured.status is Status.MISSING
+    assert "is not an executable file" in configured.detail
+    assert configured.fix == TRIVY.install

@@ -1,0 +1,246 @@
+"""`conveyor init`'s pieces: layout detection, pyproject extension, the file plan."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conveyor.errors import ConfigError
+from conveyor.scaffold import hooks
+from conveyor.scaffold.layout import detect, import_name
+from conveyor.scaffold.plan import Action, Options, apply, desired_files, plan
+from conveyor.scaffold.pyproject import GROUPS, conveyor_table, extend
+from conveyor.scaffold.templates import render
+from conveyor.scaffold.workflow import SARIF_REPORTS, workflow
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+PYPROJECT = """\
+[project]
+name = "my-service"
+version = "0.1.0"
+requires-python = ">=3.10"
+
+[tool.ruff]
+line-length = 88
+"""
+
+
+def make_project(root: Path, *, layout: str = "src", pyproject: str = PYPROJECT) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    package = root / "src" / "my_service" if layout == "src" else root / "my_service"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('"""Service."""\n', encoding="utf-8")
+    return root
+
+
+def test_import_name_follows_the_convention() -> None:
+    assert import_name("My.Service-Name") == "my_service_name"
+
+
+def test_detects_src_layout_tests_and_pythons(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    (root / "tests").mkdir()
+    layout = detect(root)
+    assert layout.package == "my_service"
+    assert layout.src == ("src/my_service",)
+    assert layout.src_root == "src"
+    assert layout.tests == ("tests",)
+    assert layout.has_tests
+    assert layout.pythons == ("3.10", "3.11", "3.12", "3.13")
+    assert layout.tools_python == "3.12"
+
+
+def test_detects_flat_layout_without_tests(tmp_path: Path) -> None:
+    layout = detect(make_project(tmp_path, layout="flat"))
+    assert layout.src == ("my_service",)
+    assert layout.src_root == "my_service"
+    assert layout.tests == ("tests",)
+    assert not layout.has_tests
+
+
+def test_detects_a_single_module_and_an_odd_src_package(tmp_path: Path) -> None:
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (single / "my_service.py").write_text("", encoding="utf-8")
+    assert detect(single).src == ("my_service.py",)
+    odd = tmp_path / "odd"
+    (odd / "src" / "other").mkdir(parents=True)
+    (odd / "src" / "other" / "__init__.py").write_text("", encoding="utf-8")
+    (odd / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    assert detect(odd).package == "other"
+
+
+def test_tools_python_is_the_newest_when_312_is_excluded(tmp_path: Path) -> None:
+    root = make_project(tmp_path, pyproject=PYPROJECT.replace(">=3.10", "<3.12"))
+    layout = detect(root)
+    assert layout.pythons == ("3.9", "3.10", "3.11")
+    assert layout.tools_python == "3.11"
+
+
+def test_existing_conveyor_table_wins_over_detection(tmp_path: Path) -> None:
+    text = PYPROJECT + '\n[tool.conveyor]\npython = ["3.11"]\ntools-python = "3.11"\n'
+    layout = detect(make_project(tmp_path, pyproject=text))
+    assert layout.pythons == ("3.11",)
+    assert layout.tools_python == "3.11"
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "message"),
+    [
+        ("[project]\nversion = '1'\n", "[project] key 'name' is missing"),
+        ("[project\n", "invalid TOML"),
+        ("[project]\nname = 'x'\nrequires-python = 'bogus'\n", "invalid specifier 'bogus'"),
+        ("[project]\nname = 'x'\nrequires-python = '<3'\n", "admits none of Python 3.9-3.13"),
+    ],
+)
+def test_bad_pyproject_is_one_line(tmp_path: Path, pyproject: str, message: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "__init__.py").write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        detect(tmp_path)
+    assert message in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_missing_pyproject_and_package_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: not found") as caught:
+        detect(tmp_path)
+    assert "uv init" in caught.value.hint
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot find the package 'my_service'"):
+        detect(tmp_path)
+
+
+def test_extend_appends_groups_conflicts_source_and_table(tmp_path: Path) -> None:
+    layout = detect(make_project(tmp_path))
+    new = extend(PYPROJECT, layout, docker=True, conveyor_source="/opt/conveyor")
+    assert new.startswith(PYPROJECT)
+    data = tomllib.loads(new)
+    assert set(GROUPS) <= set(data["dependency-groups"])
+    assert data["dependency-groups"]["dev"] == [
+        {"include-group": "nox"},
+        {"include-group": "lint"},
+    ]
+    assert [{"group": "safety"}, {"group": "nox"}] in data["tool"]["uv"]["conflicts"]
+    assert data["tool"]["uv"]["sources"]["conveyor"] == {"path": "/opt/conveyor", "editable": True}
+    assert data["tool"]["conveyor"]["src"] == ["src/my_service"]
+    assert data["tool"]["conveyor"]["docker"]["image"] == "my_service"
+    assert data["tool"]["ruff"] == {"line-length": 88}
+    assert extend(new, detect(tmp_path), docker=True, conveyor_source="/opt/conveyor") == new
+
+
+def test_extend_inserts_under_existing_tables(tmp_path: Path) -> None:
+    text = PYPROJECT + (
+        '\n[dependency-groups]\nlint = ["ruff==0.1"]\ndev = ["ipython"]\n'
+        '\n[tool.uv]\npackage = true\n\n[tool.uv.sources]\nother = { path = "../other" }\n'
+    )
+    layout = detect(make_project(tmp_path, pyproject=text))
+    data = tomllib.loads(extend(text, layout, docker=False, conveyor_source="../conveyor"))
+    groups = data["dependency-groups"]
+    assert groups["lint"] == ["ruff==0.1"]
+    assert groups["dev"] == ["ipython"]
+    assert "hooks" in groups
+    assert data["tool"]["uv"]["package"] is True
+    assert "conflicts" in data["tool"]["uv"]
+    assert set(data["tool"]["uv"]["sources"]) == {"other", "conveyor"}
+    assert "docker" not in data["tool"]["conveyor"]
+
+
+def test_extend_refuses_what_it_cannot_edit_safely(tmp_path: Path) -> None:
+    inline = PYPROJECT + '\n[tool.uv]\nsources = { other = { path = "../o" } }\n'
+    layout = detect(make_project(tmp_path, pyproject=inline))
+    with pytest.raises(ConfigError, match="cannot add Conveyor's tables safely"):
+        extend(inline, layout, docker=False, conveyor_source="../conveyor")
+    dotted = 'dependency-groups.lint = ["ruff"]\n' + PYPROJECT
+    with pytest.raises(ConfigError, match=r"\[dependency-groups\] is not written as a table"):
+        extend(dotted, layout, docker=False)
+
+
+def test_conveyor_table_lists_detected_values(tmp_path: Path) -> None:
+    layout = detect(make_project(tmp_path))
+    table = tomllib.loads(conveyor_table(layout, docker=False))["tool"]["conveyor"]
+    assert table == {
+        "src": ["src/my_service"],
+        "tests": ["tests"],
+        "python": ["3.10", "3.11", "3.12", "3.13"],
+        "tools-python": "3.12",
+    }
+
+
+def test_plan_creates_then_keeps_and_never_overwrites_without_force(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    (root / "noxfile.py").write_text("# mine\n", encoding="utf-8")
+    layout, changes = plan(root, Options())
+    actions = {c.path: c.action for c in changes}
+    assert actions["pyproject.toml"] is Action.UPDATE
+    assert actions["noxfile.py"] is Action.SKIP
+    assert actions["tests/test_import.py"] is Action.CREATE
+    written = apply(layout.root, changes)
+    assert "noxfile.py" not in {c.path for c in written}
+    assert (root / "noxfile.py").read_text(encoding="utf-8") == "# mine\n"
+    _, again = plan(root, Options())
+    assert {c.action for c in again} == {Action.KEEP, Action.SKIP}
+    _, forced = plan(root, Options(force=True))
+    assert {c.path: c.action for c in forced}["noxfile.py"] is Action.UPDATE
+
+
+def test_diff_of_a_new_file_starts_at_dev_null(tmp_path: Path) -> None:
+    _, changes = plan(make_project(tmp_path), Options())
+    tasks = next(c for c in changes if c.path == "tasks.py")
+    assert tasks.diff().startswith("--- /dev/null\n+++ b/tasks.py\n")
+    assert "+ns = namespace()\n" in tasks.diff()
+
+
+def test_docker_templates_follow_the_layout(tmp_path: Path) -> None:
+    layout = detect(make_project(tmp_path, layout="flat"))
+    files = desired_files(layout, Options(docker=True))
+    assert "COPY my_service ./my_service" in files["docker/Dockerfile"]
+    assert 'CMD ["python3", "-m", "my_service"]' in files["docker/Dockerfile"]
+    assert "${APP_IMAGE:-my_service}" in files["docker/compose.yaml"]
+    assert "!my_service/" in files[".dockerignore"]
+    assert "  ops:\n" in files[".github/workflows/ci.yml"]
+    assert "  ops:\n" not in desired_files(layout, Options())[".github/workflows/ci.yml"]
+
+
+def test_noxfile_template_is_thin_and_declares_its_dependencies() -> None:
+    text = render("noxfile.py")
+    assert text.startswith("# /// script\n")
+    assert "nox.needs_version" in text
+    assert text.rstrip().endswith("conveyor.sessions.register()")
+
+
+def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
+    """Conveyor dogfoods its own templates: the committed files are what init would write."""
+    layout = detect(repo_root)
+    assert (repo_root / ".github/workflows/ci.yml").read_text(encoding="utf-8") == workflow(
+        layout, docker=True
+    )
+    config = (repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert config == hooks.local_config([*layout.src, *layout.tests])
+    exported = (repo_root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    assert exported == hooks.exported_hooks()
+
+
+def test_workflow_uploads_each_sarif_with_its_category(tmp_path: Path) -> None:
+    text = workflow(detect(make_project(tmp_path)), docker=True)
+    for category, filename in SARIF_REPORTS:
+        assert f"sarif_file: reports/{filename}\n          category: {category}\n" in text
+
+
+def test_rendered_files_are_stable_text(tmp_path: Path) -> None:
+    layout = detect(make_project(tmp_path))
+    for path, content in desired_files(layout, Options(docker=True)).items():
+        assert "@@" not in content, path
+        assert content.endswith("\n"), path
+        assert not any(line != line.rstrip() for line in content.splitlines()), path
+    assert textwrap.dedent(render("tasks.py")).count("\n") == 5

@@ -1,0 +1,218 @@
+"""Session wiring: registration order, lock-exact installs, interpreters, pytest and coverage
+helpers (real nox runs of every session: tests/integration/test_sessions_pipeline.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import nox
+import nox.registry
+import pytest
+
+from conveyor import sessions
+from conveyor.config import load_project
+from conveyor.errors import ConfigError, ToolFailedError
+from conveyor.sessions import _install, _pytest, _support, coverage
+from conveyor.tools.uv import export_argv, requirement_names
+
+PYPROJECT = """\
+[project]
+name = "svc"
+requires-python = ">=3.9"
+
+[dependency-groups]
+lint = ["ruff"]
+test = ["pytest"]
+
+[tool.conveyor]
+python = ["3.11", "3.12"]
+tools-python = "3.12"
+"""
+
+
+@pytest.fixture
+def project_root(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "uv.lock").write_text("version = 1\n")
+    (tmp_path / "tests" / "unit").mkdir(parents=True)
+    return tmp_path
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    fresh: dict[str, object] = {}
+    monkeypatch.setattr(nox.registry, "_REGISTRY", fresh)
+    return fresh
+
+
+def test_register_adds_every_session_in_pipeline_order(
+    project_root: Path, registry: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    sessions.register(project_root)
+    assert list(registry)[: len(sessions.CORE_MODULES)] == [
+        "lint",
+        "types",
+        "tests",
+        "integration",
+        "coverage",
+        "security",
+        "licenses",
+    ]
+    funcs = {k: v for k, v in nox.registry.get().items() if k in sessions.CORE_MODULES}
+    assert funcs["tests"].python == ["3.11", "3.12"]
+    assert funcs["lint"].python == "3.12"
+    assert funcs["integration"].default is False
+    assert all(f.venv_backend == "uv" and f.tags == ["pipeline"] for f in funcs.values())
+    assert funcs["lint"].__doc__ == "ruff check + ruff format --check over the sources and tests."
+
+
+def test_register_stops_on_a_config_error_with_one_line(
+    tmp_path: Path, registry: dict[str, object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.conveyor]\nsrcs = []\n")
+    with pytest.raises(SystemExit) as caught:
+        sessions.register(tmp_path)
+    assert caught.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    path = tmp_path.resolve() / "pyproject.toml"
+    assert first == f"{path}: [tool.conveyor] key 'srcs': unknown key"
+    assert registry == {}
+
+
+def test_sync_installs_exactly_the_locked_groups() -> None:
+    root = Path("/p")
+    assert _install.sync_argv(["test"], python="/v/bin/python", project_root=root) == [
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        "--project",
+        "/p",
+        "--group",
+        "test",
+        "--python",
+        "/v/bin/python",
+    ]
+    only = _install.sync_argv(["bandit", "safety"], python="py", only=True, project_root=root)
+    assert only[6:10] == ["--only-group", "bandit", "--only-group", "safety"]
+
+
+def test_a_missing_group_or_lock_is_named_with_the_fix(project_root: Path) -> None:
+    project = load_project(project_root)
+    assert _install.declared_groups(project_root) == {"lint", "test"}
+    _install.require_groups(project, ["lint", "test"])
+    with pytest.raises(ConfigError) as caught:
+        _install.require_groups(project, ["lint", "licenses"])
+    assert "[dependency-groups] has no 'licenses' group" in caught.value.message
+    assert "uv add --group licenses" in caught.value.hint
+    (project_root / "uv.lock").unlink()
+    with pytest.raises(ConfigError, match=r"uv\.lock: not found"):
+        _install.require_groups(project, ["lint"])
+
+
+def executable(directory: Path, name: str) -> None:
+    path = directory / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def test_missing_pythons_are_looked_up_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executable(tmp_path, "python3.12")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert _support.missing_pythons(["3.11", "3.12", "3.9", "3.11"]) == ["3.11", "3.9"]
+
+
+def test_missing_python_message_names_versions_and_fixes() -> None:
+    local = _support.missing_pythons_message(["3.9", "3.10"], ci=False)
+    assert local.startswith("conveyor: Python 3.9, 3.10 not found on PATH")
+    assert "skipped" in local
+    assert "`uv python install 3.9 3.10`" in local
+    assert "pyenv install 3.9" in local
+    assert "fail (CI is set)" in _support.missing_pythons_message(["3.9"], ci=True)
+
+
+@pytest.mark.parametrize(("ci", "expected"), [("true", True), ("false", False), ("", False)])
+def test_ci_makes_a_missing_interpreter_an_error(
+    project_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    ci: str,
+    expected: bool,
+) -> None:
+    monkeypatch.setattr(nox.options, "error_on_missing_interpreters", False)
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setenv("PATH", str(project_root / "empty"))
+    _support.check_interpreters(load_project(project_root))
+    assert nox.options.error_on_missing_interpreters is expected
+    assert "Python 3.11, 3.12 not found on PATH" in capsys.readouterr().err
+
+
+def test_pytest_runs_unit_dirs_with_coverage_and_junit(project_root: Path) -> None:
+    project = load_project(project_root)
+    assert _pytest.suite_dirs(project, "unit") == ["tests/unit"]
+    assert _pytest.suite_dirs(project, "integration") == []
+    argv = _pytest.pytest_argv(project, ["tests/unit"], "tests-3.12", ["-k", "fast"])
+    assert argv == [
+        "pytest",
+        "tests/unit",
+        "--cov=src",
+        "--cov-report=",
+        f"--junitxml={project.reports / 'junit-tests-3.12.xml'}",
+        "-k",
+        "fast",
+    ]
+    assert _pytest.coverage_file(project, "tests-3.12") == project.reports / ".coverage.tests-3.12"
+
+
+def test_coverage_helpers(project_root: Path) -> None:
+    project = load_project(project_root)
+    project.reports.mkdir()
+    for name in (".coverage.tests-3.12.host.1", ".coverage.integration", "coverage.xml"):
+        (project.reports / name).write_text("")
+    assert [p.name for p in coverage.data_files(project)] == [
+        ".coverage.integration",
+        ".coverage.tests-3.12.host.1",
+    ]
+    report = project.reports / "coverage.json"
+    report.write_text(json.dumps({"totals": {"percent_covered": 87.25}}))
+    assert coverage.total_percent(report) == 87.25
+    report.write_text("{}")
+    with pytest.raises(ToolFailedError, match="coverage: cannot read"):
+        coverage.total_percent(report)
+    assert coverage.threshold_message(87.25, 90, integration_ran=True) == (
+        "coverage 87.2% is under the threshold 90%"
+    )
+    assert coverage.threshold_message(50, 90, integration_ran=False).endswith(
+        "(no .coverage.integration data file: run nox -s integration first)"
+    )
+
+
+def test_uv_export_argv_and_requirement_names() -> None:
+    argv = export_argv(Path("/p"), Path("/p/req.txt"))
+    assert argv[:6] == ["uv", "export", "--frozen", "--project", "/p", "--no-emit-project"]
+    assert "--no-default-groups" not in argv
+    runtime = export_argv(Path("/p"), Path("/p/req.txt"), groups=["docs"])
+    assert runtime[-3:] == ["--no-default-groups", "--group", "docs"]
+    text = (
+        "annotated-types==0.7.0 ; python_full_version < '3.10'\n"
+        "annotated-types==0.8.0 ; python_full_version >= '3.10'\n"
+        "PyYAML==6.0.3  # via demo\n"
+        "-e .\n"
+        "\n"
+        "Typing_Extensions==4.16.0\n"
+        "not a requirement ===\n"
+    )
+    assert requirement_names(text) == ["annotated-types", "pyyaml", "typing-extensions"]
+
+
+def test_session_modules_are_importable_and_register_callables() -> None:
+    for name in (*sessions.CORE_MODULES, *sessions.SESSION_MODULES):
+        module = __import__(f"conveyor.sessions.{name}", fromlist=["register"])
+        assert callable(module.register)
+    assert os.sep not in "".join(sessions.CORE_MODULES)
