@@ -48,17 +48,20 @@ class LicenseSettings(Section):
     deny: list[str] = Field(
         default_factory=lambda: ["GPL", "AGPL", "SSPL", "LGPL-3.0-only"],
     )
-    allow: dict[str, Reason] = Field(default_factory=dict)
-    groups: list[str] = Field(default_factory=list)
+    allow: dict[str, Reason] = Field(default_factory=dict)  # canonical package name -> reason
+    groups: list[str] = Field(default_factory=list)  # groups checked besides the runtime deps
 
 
 class SecuritySettings(Section):
     """bandit targets, safety database location, and ignored advisories with reasons."""
 
-    bandit_targets: list[str] = Field(default_factory=list)
-    bandit_skips: list[str] = Field(default_factory=list)
+    bandit_targets: list[str] = Field(default_factory=list)  # default: `src`
+    bandit_skips: list[str] = Field(default_factory=list)  # bandit test ids, e.g. B101
+    # Offline DB: a directory with insecure.json + insecure_full.json (relative to the project),
+    # or "safety-db" for the data of the safety-db package in the safety group. Unset: online.
     safety_db: Optional[str] = None
-    safety: Optional[str] = None
+    safety: Optional[str] = None  # a safety executable to use instead of the safety group's
+    # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
     ignore: dict[str, Reason] = Field(default_factory=dict)
 
 

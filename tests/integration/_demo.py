@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +24,16 @@ import pytest
 from invoke.config import Config
 from invoke.context import Context
 
+from conveyor.config import load_project
+from conveyor.tasks.build import ca_directory, create_base_image
 from conveyor.tools.compose import Compose, ComposeTarget
+from conveyor.tools.debootstrap import Debootstrap, RootfsRequest
+from conveyor.tools.docker import Docker
 from tests.conftest import REPO_ROOT, in_ci, require_tool
 
 BASE_IMAGE = "conveyor/base:bookworm"
 DEMO_REPOSITORY = "conveyor-demo-it"
-GOOD, GOOD2, BAD, CRASH = "good", "good2", "bad", "crash"
+GOOD, GOOD2, BAD, CRASH, NO_USER = "good", "good2", "bad", "crash", "no-user"
 COMPOSE_FILES = ("compose.yaml", "compose.staging.yaml", "compose.production.yaml")
 HEALTH_TIMEOUT = 30
 
@@ -67,6 +71,7 @@ def build_demo_images() -> None:
     variants = {
         BAD: "ENV APP_FORCE_UNHEALTHY=1",
         CRASH: 'CMD ["sh", "-c", "echo boot failed: no config >&2; exit 3"]',
+        NO_USER: "USER nosuchuser",
     }
     for tag, line in variants.items():
         subprocess.run(
@@ -205,14 +210,24 @@ def wait_for(predicate: object, timeout: float = 30.0) -> bool:
     return False
 
 
+def ensure_base_image(docker_engine: Docker) -> None:
+    """The repository's base image, built from its own [tool.conveyor.docker] when absent."""
+    if docker_engine.image_exists(BASE_IMAGE):
+        return
+    if os.geteuid() != 0:
+        pytest.fail(f"{BASE_IMAGE} is absent and debootstrap needs root: inv docker.base-image")
+    settings = load_project(REPO_ROOT).settings.docker
+    request = RootfsRequest(
+        suite=settings.base_suite,
+        packages=tuple(settings.base_packages),
+        mirror=settings.base_mirror,
+        ca_certificates=ca_directory(None, settings.extra_ca_certificates),
+    )
+    create_base_image(docker_engine, Debootstrap.discover(), request, BASE_IMAGE)
+
+
 @pytest.fixture(scope="session")
-def demo_images() -> None:
+def demo_images(docker_engine: Docker) -> None:
+    """The demo's images on the engine (and the base image they are built FROM)."""
+    ensure_base_image(docker_engine)
     build_demo_images()
-
-
-def target_fixture(tmp: Path) -> Iterator[DemoTarget]:
-    target = make_target(tmp)
-    try:
-        yield target
-    finally:
-        target.down()

@@ -53,7 +53,8 @@ def test_build_tags_and_labels(base_image: str, git_project: Path, run_task: Run
     project = write_project(git_project, _docker_toml(base_image), version="1.2.3")
     (project / "docker").mkdir()
     (project / "docker" / "Dockerfile").write_text(HARDENED_DOCKERFILE, encoding="utf-8")
-    git(project, "remote", "add", "origin", "https://git.example.invalid/acme/demo.git")
+    token = "tok" + "3n-not-real"
+    git(project, "remote", "add", "origin", f"https://ci:{token}@git.example.invalid/acme/demo.git")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "service")
     sha = git(project, "rev-parse", "--short=12", "HEAD")
@@ -70,6 +71,7 @@ def test_build_tags_and_labels(base_image: str, git_project: Path, run_task: Run
             "https://git.example.invalid/acme/demo.git"
         )
         assert labels["org.opencontainers.image.version"] == "1.2.3"
+        assert token not in json.dumps(data) + result.out + result.err
         assert labels["org.opencontainers.image.created"].endswith("Z")
         assert labels["demo.greeting"] == "from-cli"  # the command line wins over config
         assert config["User"] == "app"

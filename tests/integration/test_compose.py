@@ -15,7 +15,15 @@ from conveyor.errors import ToolFailedError
 from conveyor.runner import Runner
 from conveyor.tasks.compose import down, health, logs, up
 from conveyor.tools.compose import Compose, detect_compose, port_conflict, services_publishing
-from tests.integration._demo import BAD, BASE_IMAGE, DemoTarget, demo_images, make_target
+from tests.integration._demo import (
+    BAD,
+    BASE_IMAGE,
+    DemoTarget,
+    demo_images,
+    docker,
+    make_target,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 __all__ = ["demo_images"]
@@ -37,6 +45,10 @@ def target(demo_images: None, tmp_path: Path) -> Iterator[DemoTarget]:
         made.down()
 
 
+def restarts(container: str) -> str:
+    return docker("inspect", "-f", "{{.RestartCount}}", container).stdout.strip()
+
+
 def compose_of(target: DemoTarget) -> Compose:
     return Compose(resolve_target(load_project(target.root), "staging").compose)
 
@@ -48,6 +60,13 @@ def test_up_health_logs_down(target: DemoTarget, capsys: pytest.CaptureFixture[s
     assert target.get("/health")[0] == 200
 
     health(target.context(), env="staging", timeout="10")
+    assert "all 2 services healthy" in capsys.readouterr().out
+
+    # A restart before `inv health` started is history, not a crash loop.
+    app = target.containers()["app"]
+    docker("exec", app, "python3", "-c", "import os, signal; os.kill(1, signal.SIGTERM)")
+    assert wait_for(lambda: restarts(app) == "1" and target.get("/health")[0] == 200)
+    health(target.context(), env="staging", timeout="30")
     assert "all 2 services healthy" in capsys.readouterr().out
 
     logs(target.context(), env="staging", service="app", tail=20)

@@ -6,6 +6,7 @@ leave the release that was serving before it still serving, which is what each t
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from tests.integration._demo import (
     DEMO_REPOSITORY,
     GOOD,
     GOOD2,
+    NO_USER,
     DemoTarget,
     demo_images,
     docker,
@@ -67,7 +69,11 @@ def test_deploy_records_release_and_rollback_restores_the_previous(
 ) -> None:
     deploy(live.context(), "staging", tag=GOOD2)
     assert live.serving_release() == GOOD2
+    report = json.loads((live.root / "reports" / "deploy-staging.json").read_text())
+    assert report["ok"] is True
+    assert [s["status"] for s in report["smoke"]] == [200, 200]
     history = ledger_of(live).releases()
+    assert report["release"]["id"] == history[-1].id
     assert history[-1].outcome == "deployed"
     assert history[-1].services["app"].image == f"{DEMO_REPOSITORY}:{GOOD2}"
     assert "@" in history[-1].by
@@ -95,6 +101,30 @@ def test_never_healthy_release_is_rolled_back(
     assert "rolled back to release" in err
     assert live.serving_release() == before
     assert ledger_of(live).releases()[-1].outcome == "failed"
+    report = json.loads((live.root / "reports" / "deploy-staging.json").read_text())
+    assert report["ok"] is False
+    assert report["failure"].endswith("app is unhealthy")
+    assert report["restored_healthy"] is True
+    assert {r["service"]: r["health"] for r in report["running"]} == {
+        "app": "healthy",
+        "store": "healthy",
+    }
+
+
+def test_failed_smoke_test_is_rolled_back(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = live.root / "pyproject.toml"
+    config = pyproject.read_text()
+    pyproject.write_text(config.replace('{ path = "/", status = 200', '{ path = "/", status = 204'))
+    before = live.serving_release()
+    try:
+        err = failed_deploy(live, GOOD2, capsys)
+    finally:
+        pyproject.write_text(config)
+    assert f"smoke test failed: GET http://127.0.0.1:{live.port}/ -> 200 (expected 204" in err
+    assert "rolled back to release" in err
+    assert live.serving_release() == before
 
 
 def test_crash_loop_is_rolled_back_with_its_logs(
@@ -104,6 +134,16 @@ def test_crash_loop_is_rolled_back_with_its_logs(
     err = failed_deploy(live, CRASH, capsys)
     assert "app is crash-looping" in err or "app exited with code 3" in err
     assert "boot failed: no config" in err  # the container's own logs
+    assert live.serving_release() == before
+
+
+def test_container_that_cannot_start_is_rolled_back(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = live.serving_release()
+    err = failed_deploy(live, NO_USER, capsys)
+    assert "compose up failed" in err
+    assert "nosuchuser" in err
     assert live.serving_release() == before
 
 
@@ -137,12 +177,16 @@ def test_sigterm_while_waiting_for_health_restores_the_previous_release(
         started = wait_for(lambda: "bad" in _app_image(live), timeout=60)
         assert started, "the new release never started"
         child.send_signal(signal.SIGTERM)
+        # A second signal while it rolls back must not cut the rollback short.
+        assert wait_for(lambda: "conveyor-demo-it:good" in _app_image(live), timeout=60)
+        child.send_signal(signal.SIGTERM)
         _, err = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == 1, err
     assert "interrupted by SIGTERM" in err
+    assert "SIGTERM arrived during the rollback; it finished first" in err
     assert live.serving_release() == before
 
 

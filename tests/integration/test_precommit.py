@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.conftest import REPO_ROOT, require_tool
 from tests.integration._consumers import consumer_env, init, lock, run, write_consumer
 
 # Assembled at run time so this file itself never holds a key-shaped block.
@@ -49,7 +49,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert git(root, "init", "-q", "-b", "main").returncode == 0
     installed = run(root, "uv", "run", "--frozen", "--group", "hooks", "pre-commit", "install")
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    (root / ".gitignore").write_text(".venv/\n.nox/\nreports/\n", encoding="utf-8")
+    with (root / ".gitignore").open("a", encoding="utf-8") as ignore:
+        ignore.write(".venv/\n")
     assert git(root, "add", "-A").returncode == 0
     first = git(root, "commit", "-m", "adopt conveyor")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -83,3 +84,22 @@ def test_lint_error_fails_the_commit(repo: Path) -> None:
     output = commit_fails(repo, "src/svc_src/broken.py", UNDEFINED_NAME)
     assert "F821" in output
     assert "Undefined name `undefined_name`" in output
+
+
+def test_pre_commit_session_runs_every_hook_on_every_file(repo: Path) -> None:
+    done = run(repo, "uv", "run", "--frozen", "nox", "-s", "pre-commit")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "pre-commit run --all-files" in output
+    assert "gitleaks (staged changes)" in output
+    assert "Session pre-commit was successful" in output
+
+
+def test_exported_hooks_validate_and_run_from_this_checkout(repo: Path) -> None:
+    """Another repository can use Conveyor's hooks: the manifest loads and a hook runs."""
+    hooks = ("uv", "run", "--frozen", "--group", "hooks", "pre-commit")
+    valid = run(repo, *hooks, "validate-manifest", str(REPO_ROOT / ".pre-commit-hooks.yaml"))
+    assert valid.returncode == 0, valid.stdout + valid.stderr
+    tried = run(repo, *hooks, "try-repo", str(REPO_ROOT), "detect-private-key", "--all-files")
+    assert tried.returncode == 0, tried.stdout + tried.stderr
+    assert "detect private keys" in tried.stdout

@@ -336,3 +336,19 @@ def test_bad_image_reference_is_rejected_before_scanning(
         "error: invalid image reference 'app;rm -rf /': contains a ';'"
     )
     assert not (project / "reports").exists()
+
+
+def test_undownloadable_vuln_db_falls_back_to_the_other_scanners(
+    git_project: Path, run_task: RunTask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DB updates on, but the DB registry refuses connections (as on an air-gapped machine).
+    monkeypatch.setenv("TRIVY_DB_REPOSITORY", "127.0.0.1:9/nowhere/trivy-db:2")
+    cache = tmp_path / "empty-trivy-cache"
+    toml = scan_toml(cache=str(cache)).replace("vuln = false", "vuln = true")
+    project = write_project(git_project, toml.replace("trivy-db-update = false", ""))
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "fs")
+    assert result.code == 2
+    assert "the vulnerability DB is not available" in result.err.splitlines()[0]
+    assert "trivy image --download-db-only" in result.err
+    assert any(f["rule_id"] == "DS-0002" for f in summary(project)["findings"])

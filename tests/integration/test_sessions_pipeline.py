@@ -167,12 +167,20 @@ def nox_in_process(
     *args: str,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
+    step_summary: Path | None = None,
 ) -> tuple[int, str]:
-    """The same nox run inside this process, so coverage sees the session code run."""
+    """The same nox run inside this process, so coverage sees the session code run.
+
+    With `step_summary`, the run believes it is in GitHub Actions and writes its summary there.
+    """
     monkeypatch.setattr(nox.registry, "_REGISTRY", {})
     monkeypatch.setattr(sys, "argv", ["nox", "--noxfile", str(root / "noxfile.py"), *args])
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    if step_summary is None:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    else:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     monkeypatch.chdir(root)
     capfd.readouterr()
     with pytest.raises(SystemExit) as caught:
@@ -222,8 +230,16 @@ def test_clean_project_passes_every_default_session(
     clean: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     sessions = ("lint", "types", "tests-3.12", "integration", "coverage", "security", "licenses")
-    code, output = nox_in_process(clean, "-s", *sessions, monkeypatch=monkeypatch, capfd=capfd)
+    summary = clean / "step-summary.md"
+    code, output = nox_in_process(
+        clean, "-s", *sessions, monkeypatch=monkeypatch, capfd=capfd, step_summary=summary
+    )
     assert code == 0, output
+    assert "ruff check --output-format=github" in output
+    gates = summary.read_text()
+    assert "### Coverage (passed)\n\n100.0% of the sources (threshold 90%)" in gates
+    assert "### Security (passed)\n\nNo findings." in gates
+    assert "### Licenses (passed)" in gates
     reports = clean / "reports"
     assert (reports / "junit-tests-3.12.xml").is_file()
     assert (reports / "junit-integration.xml").is_file()
@@ -287,6 +303,16 @@ def test_coverage_under_the_threshold_names_missing_integration_data(clean: Path
     assert "run nox -s integration first" in text
 
 
+def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
+    root = copy_of(clean, "install-only")
+    done = run_nox(root, "--install-only", "-s", "coverage", "security", "licenses")
+    assert done.returncode == 0, output_of(done)
+    assert "uv sync --frozen --no-default-groups" in done.stderr
+    assert (root / ".nox" / "security" / "bin" / "bandit").is_file()
+    assert not (root / "reports" / "security.json").exists()
+    assert not (root / "reports" / "licenses.json").exists()
+
+
 def test_a_lint_error_fails_lint(clean: Path) -> None:
     root = copy_of(clean, "lint-error")
     module = root / "src" / "demo" / "__init__.py"
@@ -314,9 +340,15 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     (root / "src" / "demo" / "run.py").write_text(
         "import subprocess\n\n\ndef run() -> int:\n    return subprocess.call('true', shell=True)\n"
     )
-    code, text = nox_in_process(root, "-s", "security", monkeypatch=monkeypatch, capfd=capfd)
+    summary = root / "step-summary.md"
+    code, text = nox_in_process(
+        root, "-s", "security", monkeypatch=monkeypatch, capfd=capfd, step_summary=summary
+    )
     assert code != 0
     assert "safety 36546" in text
+    assert "::error::safety 36546: The Requests package through 2.19.1" in text
+    assert "::error file=src/demo/run.py,line=5::bandit B602" in text
+    assert "### Security (failed:" in summary.read_text()
     assert "CVE-2018-18074" in text
     report = read_json(root / "reports" / "security.json")
     assert report["passed"] is False
@@ -392,3 +424,56 @@ def test_a_missing_group_is_named_with_the_fix(workspace: Path) -> None:
     text = output_of(done)
     assert "[dependency-groups] has no 'licenses' group" in text
     assert "uv add --group licenses" in text
+
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+MISSING = "3.13" if RUNNING != "3.13" else "3.12"
+
+
+def hidden_pythons_env(root: Path) -> dict[str, str]:
+    """An environment where only the running Python (and uv) can be found; no downloads."""
+    bin_dir = root / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / f"python{RUNNING}").symlink_to(Path(sys.executable).resolve())
+    (bin_dir / "uv").symlink_to(Path(require_tool("uv")).resolve())
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CI")}
+    env.update(
+        PATH=str(bin_dir),
+        PYENV_ROOT=str(root / "no-pyenv"),
+        HOME=str(root / "home"),
+        UV_CACHE_DIR=os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
+        UV_PYTHON_INSTALL_DIR=str(root / "no-uv-pythons"),
+    )
+    return env
+
+
+@pytest.mark.parametrize("ci", [False, True])
+def test_a_missing_interpreter_is_named_skipped_locally_and_fails_in_ci(
+    clean: Path, ci: bool
+) -> None:
+    root = copy_of(clean, f"missing-python-{ci}")
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text().replace('python = ["3.12"]', f'python = ["{MISSING}"]')
+    pyproject.write_text(text.replace('tools-python = "3.12"', f'tools-python = "{RUNNING}"'))
+    env = hidden_pythons_env(root)
+    if ci:
+        env["CI"] = "true"
+    session = f"tests-{MISSING}"
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-s", session, "--download-python", "never"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = output_of(done)
+    assert f"conveyor: Python {MISSING} not found on PATH" in output
+    assert f"`uv python install {MISSING}`" in output
+    if ci:
+        assert done.returncode != 0
+        assert f"Session {session} failed: Python interpreter {MISSING} not found" in output
+    else:
+        assert done.returncode == 0, output
+        assert f"Session {session} skipped: Python interpreter {MISSING} not found" in output

@@ -17,6 +17,7 @@ from conveyor.tools.discovery import (
     discover,
     locate,
     parse_version,
+    version_cache_file,
 )
 
 SPEC = ToolSpec(
@@ -26,6 +27,11 @@ SPEC = ToolSpec(
     install="pip install demo-tool",
     config_key="[tool.conveyor.scan] demo",
 )
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 def script(path: Path, body: str) -> Path:
@@ -113,3 +119,24 @@ def test_known_specs_have_minimums_and_install_hints() -> None:
     for spec in (TRIVY, GITLEAKS, DOCKER):
         assert parse_version(spec.minimum) == spec.minimum
         assert spec.install
+
+
+def test_version_is_remembered_per_binary_identity(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    tool = script(tmp_path / "demo-tool", f'echo x >> "{calls}"; echo "demo-tool 2.1.0"')
+    assert discover(SPEC, str(tool)).version == "2.1.0"
+    assert discover(SPEC, str(tool)).version == "2.1.0"
+    assert calls.read_text().count("x") == 1
+    assert version_cache_file().parent == tmp_path / "cache" / "conveyor"
+    script(tool, f'echo x >> "{calls}"; echo "demo-tool 1.0.0 (downgraded)"')
+    with pytest.raises(ToolNotFoundError, match="older than the minimum"):
+        discover(SPEC, str(tool))
+    assert calls.read_text().count("x") == 2
+
+
+def test_unreadable_cache_is_ignored(tmp_path: Path) -> None:
+    version_cache_file().parent.mkdir(parents=True)
+    version_cache_file().write_text("{broken", encoding="utf-8")
+    tool = script(tmp_path / "demo-tool", 'echo "demo-tool 3.0.0"')
+    assert discover(SPEC, str(tool)).version == "3.0.0"
+    assert "3.0.0" in version_cache_file().read_text(encoding="utf-8")

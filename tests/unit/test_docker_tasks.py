@@ -20,6 +20,7 @@ from conveyor.tasks.build import (
     plain_output,
     progress,
     project_version,
+    public_url,
 )
 from conveyor.tools.debootstrap import Debootstrap, RootfsRequest, copy_certificates
 
@@ -162,3 +163,16 @@ def test_copy_certificates(tmp_path: Path) -> None:
     assert (tmp_path / "rootfs/usr/local/share/ca-certificates/corp.crt").read_text() == "PEM"
     with pytest.raises(InvalidInputError, match="does not exist"):
         copy_certificates(tmp_path / "absent", tmp_path / "rootfs")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:tok3n@git.example.com/acme/app.git", "https://git.example.com/acme/app.git"),
+        ("https://git.example.com/acme/app.git", "https://git.example.com/acme/app.git"),
+        ("git@github.com:acme/app.git", "git@github.com:acme/app.git"),
+        ("ssh://git@host:22/acme/app.git", "ssh://host:22/acme/app.git"),
+    ],
+)
+def test_public_url_drops_credentials(url: str, expected: str) -> None:
+    assert public_url(url) == expected

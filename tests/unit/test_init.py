@@ -11,10 +11,10 @@ import pytest
 from conveyor.errors import ConfigError
 from conveyor.scaffold import hooks
 from conveyor.scaffold.layout import detect, import_name
-from conveyor.scaffold.plan import Action, Options, apply, desired_files, plan
-from conveyor.scaffold.pyproject import GROUPS, conveyor_table, extend
+from conveyor.scaffold.plan import Action, Options, apply, desired_files, plan, with_ignores
+from conveyor.scaffold.pyproject import GROUPS, conveyor_table, extend, notes
 from conveyor.scaffold.templates import render
-from conveyor.scaffold.workflow import SARIF_REPORTS, workflow
+from conveyor.scaffold.workflow import SARIF_SCANS, workflow
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -233,8 +233,9 @@ def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
 
 def test_workflow_uploads_each_sarif_with_its_category(tmp_path: Path) -> None:
     text = workflow(detect(make_project(tmp_path)), docker=True)
-    for category, filename in SARIF_REPORTS:
-        assert f"sarif_file: reports/{filename}\n          category: {category}\n" in text
+    for category in SARIF_SCANS:
+        path = f"reports/scan/sarif/{category}.sarif"
+        assert f"sarif_file: {path}\n          category: {category}\n" in text
 
 
 def test_rendered_files_are_stable_text(tmp_path: Path) -> None:
@@ -244,3 +245,30 @@ def test_rendered_files_are_stable_text(tmp_path: Path) -> None:
         assert content.endswith("\n"), path
         assert not any(line != line.rstrip() for line in content.splitlines()), path
     assert textwrap.dedent(render("tasks.py")).count("\n") == 5
+
+
+def test_notes_follow_nested_includes() -> None:
+    nested = '[dependency-groups]\nnox = ["nox"]\ntest = [{ include-group = "nox" }]\n'
+    assert notes(nested + 'dev = [{ include-group = "test" }]\n') == []
+    (note,) = notes(nested + 'dev = ["ipython"]\n')
+    assert "uv run --group nox nox" in note
+    looped = (
+        '[dependency-groups]\na = [{ include-group = "dev" }]\ndev = [{ include-group = "a" }]\n'
+    )
+    assert len(notes(looped)) == 1
+
+
+def test_an_existing_dockerfile_brings_the_build_and_scan_job(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    (root / "docker").mkdir()
+    (root / "docker" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
+    files = desired_files(detect(root), Options())
+    assert "  ops:\n" in files[".github/workflows/ci.yml"]
+    assert "docker/Dockerfile" not in files
+
+
+def test_gitignore_gets_the_session_directories_once() -> None:
+    assert with_ignores(None) == ".nox/\n/reports/\n"
+    assert with_ignores("dist/") == "dist/\n.nox/\n/reports/\n"
+    kept = "# mine\n.nox/\n/reports/\n"
+    assert with_ignores(kept) == kept

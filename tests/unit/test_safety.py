@@ -55,6 +55,7 @@ def test_argv_online_and_offline_for_each_major() -> None:
     offline = safety_argv(Version("2.3.5"), req, report, Path("db"))
     assert offline[-2:] == ["--db", "db"]
     assert safety_argv(Version("3.2.0"), req, report)[1] == "--disable-optional-telemetry"
+    assert safety_argv(Version("2.3.5"), req, report, executable="/opt/safety")[0] == "/opt/safety"
 
 
 def write_db(directory: Path, meta: dict[str, object]) -> Path:

@@ -180,12 +180,18 @@ def wait_healthy(
     baseline: dict[str, int] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> HealthReport:
-    """Poll until every service is well, one fails, or `timeout` passes."""
+    """Poll until every service is well, one fails, or `timeout` passes.
+
+    `baseline` maps container IDs to restart counts that are not (yet) a crash loop; by
+    default, the counts seen at the first poll.
+    """
     started = clock()
     verdicts: list[ServiceHealth] = []
     timed_out = False
     while True:
         containers = compose.containers()
+        if baseline is None:  # only restarts during this wait count as a crash loop
+            baseline = {c.id: c.restart_count for c in containers}
         verdicts = assess_all(containers, services, baseline)
         elapsed = clock() - started
         if progress is not None:

@@ -312,9 +312,13 @@ class Deployer:
         extra = [s for s in specs if s not in previous.services]
         restore.remove(extra)
         back = [s for s in previous.services if s in specs]
-        with signals_as_errors():  # a second signal must not cut the rollback short
+        with signals_as_errors() as guard:  # a second signal must not cut the rollback short
             restore.up(back, timeout=self.timeout + UP_GRACE_SECONDS)
             report = self._wait(restore, back, {})
+        if guard.pending:
+            self.console.print(
+                f"note: {guard.pending} arrived during the rollback; it finished first"
+            )
         return DeployResult(
             ok=False,
             failure=failure,

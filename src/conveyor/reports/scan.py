@@ -129,7 +129,10 @@ def write_reports(
     fail_on: Sequence[str],
     exit_code: int,
 ) -> list[Path]:
-    """scan.json plus one SARIF file per scan that ran; return the paths written."""
+    """scan.json plus one SARIF file per scan that ran; return the paths written.
+
+    A scan that crashed gets no SARIF file: an empty one would tell GitHub its alerts were fixed.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     summary = directory / SUMMARY_FILE
     document = summary_document(result, runs, fail_on=fail_on, exit_code=exit_code)

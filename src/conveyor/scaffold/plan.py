@@ -20,6 +20,10 @@ from conveyor.scaffold.workflow import workflow
 
 WORKFLOW_PATH = ".github/workflows/ci.yml"
 PRE_COMMIT_PATH = ".pre-commit-config.yaml"
+DOCKERFILE = "docker/Dockerfile"
+GITIGNORE = ".gitignore"
+IGNORED = (".nox/", "/reports/")
+"""What the sessions leave in the tree: their environments and the reports directory."""
 
 
 class Action(str, Enum):
@@ -58,24 +62,40 @@ class Options:
 
 
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
-    """Every generated file (except pyproject.toml) and its content."""
+    """Every generated file (except pyproject.toml) and its content.
+
+    The workflow gets its build-and-scan job when the project has (or is given) a Dockerfile.
+    """
+    builds_image = options.docker or (layout.root / DOCKERFILE).is_file()
     files = {
         "noxfile.py": render("noxfile.py"),
         "tasks.py": render("tasks.py"),
         PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests]),
-        WORKFLOW_PATH: workflow(layout, docker=options.docker),
+        WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
     if not layout.has_tests:
         files[f"{layout.tests[0]}/test_import.py"] = render(
             "test_import.py", package=layout.package
         )
     if options.docker:
-        files["docker/Dockerfile"] = render(
+        files[DOCKERFILE] = render(
             "docker/Dockerfile", src_root=layout.src_root, package=layout.package
         )
         files["docker/compose.yaml"] = render("docker/compose.yaml", image=layout.package)
         files[".dockerignore"] = render("dockerignore", src_root=layout.src_root)
     return files
+
+
+def with_ignores(text: str | None) -> str:
+    """`.gitignore` with the session directories added (existing lines kept as they are)."""
+    current = text or ""
+    present = {line.strip() for line in current.splitlines()}
+    missing = [entry for entry in IGNORED if entry not in present]
+    if not missing:
+        return current
+    if current and not current.endswith("\n"):
+        current += "\n"
+    return current + "".join(f"{entry}\n" for entry in missing)
 
 
 def _read(path: Path) -> str | None:
@@ -98,6 +118,8 @@ def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
         pyproject_old, layout, docker=options.docker, conveyor_source=options.conveyor_source
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
+    gitignore_old = _read(layout.root / GITIGNORE)
+    changes.append(_change(GITIGNORE, gitignore_old, with_ignores(gitignore_old), force=True))
     for path, content in desired_files(layout, options).items():
         changes.append(_change(path, _read(layout.root / path), content, force=options.force))
     return layout, changes

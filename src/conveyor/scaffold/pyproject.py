@@ -159,11 +159,20 @@ def extend(text: str, layout: Layout, *, docker: bool, conveyor_source: str | No
     return new
 
 
+def _includes(groups: dict[str, Any], name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Every group `name` includes, directly or through other groups."""
+    found: set[str] = set()
+    for item in groups.get(name, []):
+        if isinstance(item, dict) and item.get("include-group") not in seen | {name}:
+            child = str(item["include-group"])
+            found |= {child} | _includes(groups, child, seen | {name})
+    return found
+
+
 def notes(text: str) -> list[str]:
     """What the user must still do by hand after init extended `text`."""
     groups = tomllib.loads(text).get("dependency-groups", {})
-    dev = groups.get(DEV_GROUP[0], [])
-    if {"include-group": NOX_GROUP} in dev:
+    if NOX_GROUP in _includes(groups, DEV_GROUP[0]):
         return []
     return [
         f"your {DEV_GROUP[0]!r} group does not include the {NOX_GROUP!r} group: add "

@@ -8,20 +8,15 @@ from conveyor.scaffold.templates import render
 UPLOAD_SARIF = (
     "github/codeql-action/upload-sarif@5d4e8d1aca955e8d8589aabd499c5cae939e33c7 # v4.31.9"
 )
-SARIF_REPORTS = (
-    ("trivy-image", "trivy-image.sarif"),
-    ("trivy-fs", "trivy-fs.sarif"),
-    ("trivy-config", "trivy-config.sarif"),
-    ("gitleaks", "gitleaks.sarif"),
-)
-"""(category, file under the reports directory) for each SARIF file `inv scan` writes."""
+SARIF_SCANS = ("trivy-image", "trivy-fs", "trivy-config", "gitleaks")
+"""The scans `inv scan` writes `<reports>/scan/sarif/<scan>.sarif` for; each is its own category."""
 
 
 def sarif_steps(reports_dir: str) -> str:
     """One upload step per SARIF file, each with its own code-scanning category."""
     steps = []
-    for category, filename in SARIF_REPORTS:
-        path = f"{reports_dir}/{filename}"
+    for category in SARIF_SCANS:
+        path = f"{reports_dir}/scan/sarif/{category}.sarif"
         steps.append(
             f"      - name: upload {category} SARIF\n"
             f"        if: ${{{{ !cancelled() && hashFiles('{path}') != '' }}}}\n"

@@ -14,7 +14,7 @@ from conveyor.config import load_project
 from conveyor.errors import ConveyorError
 from conveyor.sessions._support import check_interpreters
 
-CORE_MODULES = ("lint", "types", "tests", "integration", "coverage", "security", "licenses")
+CORE_MODULES = ("lint", "typecheck", "tests", "integration", "coverage", "security", "licenses")
 SESSION_MODULES: tuple[str, ...] = ("workflow", "precommit")
 """Further session modules (each exposes `register(project)`), registered after the core ones."""
 

@@ -61,8 +61,12 @@ def sync_argv(
     return [*argv, "--python", python]
 
 
-def sync(session: nox.Session, project: Project, *groups: str, only: bool = False) -> None:
-    """Install `groups` (with the project unless `only`) into the session's venv from the lock."""
+def sync(session: nox.Session, project: Project, *groups: str, only: bool = False) -> bool:
+    """Install `groups` (with the project unless `only`) into the session's venv from the lock.
+
+    Returns False under `nox --install-only`, where nox skips every later `session.run`, so
+    the session must stop before reading what those runs would have written.
+    """
     require_groups(project, groups)
     venv = session.virtualenv.location
     python = str(Path(session.bin) / "python")
@@ -71,3 +75,4 @@ def sync(session: nox.Session, project: Project, *groups: str, only: bool = Fals
         env={"UV_PROJECT_ENVIRONMENT": venv},
         external=True,
     )
+    return not session._runner.global_config.install_only

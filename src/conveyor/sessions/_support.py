@@ -75,10 +75,12 @@ def missing_pythons_message(missing: Sequence[str], *, ci: bool) -> str:
 
 
 def check_interpreters(project: Project) -> None:
-    """Make missing interpreters an error under CI and name them (on stderr) before any run."""
+    """Make missing interpreters an error under CI (only), and name them (on stderr) up front.
+
+    Set both ways: nox's own default treats any `CI` variable, even `CI=false`, as CI.
+    """
     ci = in_ci()
-    if ci:
-        nox.options.error_on_missing_interpreters = True
+    nox.options.error_on_missing_interpreters = ci
     missing = missing_pythons([*project.pythons, project.tools_python])
     if missing:
         print(missing_pythons_message(missing, ci=ci), file=sys.stderr)

@@ -9,6 +9,7 @@ import nox
 
 from conveyor.config import Project
 from conveyor.errors import GateFailedError, ToolFailedError
+from conveyor.reports.github import write_step_summary
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
 from conveyor.sessions.integration import LABEL as INTEGRATION
@@ -37,13 +38,14 @@ def total_percent(report: Path) -> float:
 
 def coverage(session: nox.Session, project: Project) -> None:
     """Combine the per-run coverage data, report it, write XML and HTML, fail under threshold."""
+    if not sync(session, project, "test", only=True):
+        return
     files = data_files(project)
     if not files:
         raise GateFailedError(
             f"coverage: no data files in {project.reports}",
             hint="run nox -s tests (and nox -s integration) first",
         )
-    sync(session, project, "test", only=True)
     # Not `.coverage`: coverage's report would take the per-run files as parallel data and
     # consume them, so a second `nox -s coverage` would find nothing.
     combined = project.reports / ".coverage-combined"
@@ -56,7 +58,12 @@ def coverage(session: nox.Session, project: Project) -> None:
     session.run("coverage", "json", data, "-o", str(report), silent=True)
     total = total_percent(report)
     fail_under = project.settings.coverage_fail_under
-    if total < fail_under:
+    passed = total >= fail_under
+    write_step_summary(
+        f"### Coverage ({'passed' if passed else 'failed'})\n\n"
+        f"{total:.1f}% of the sources (threshold {fail_under:g}%), from {len(files)} data file(s)"
+    )
+    if not passed:
         integration_ran = any(f.name.startswith(f".coverage.{INTEGRATION}") for f in files)
         raise GateFailedError(threshold_message(total, fail_under, integration_ran=integration_ran))
     session.log(f"coverage {total:.1f}% >= {fail_under:g}%")

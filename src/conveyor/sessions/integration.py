@@ -17,7 +17,8 @@ def integration(session: nox.Session, project: Project) -> None:
     targets = suite_dirs(project, "integration")
     if not targets:
         session.skip(f"no integration directory under {project.settings.tests}")
-    sync(session, project, "test")
+    if not sync(session, project, "test"):
+        return
     run_pytest(session, project, targets, LABEL)
 
 

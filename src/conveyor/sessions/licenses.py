@@ -17,7 +17,8 @@ from conveyor.tools.uv import export_argv, requirement_names
 def licenses(session: nox.Session, project: Project) -> None:
     """pip-licenses over the runtime dependencies; denied licenses fail."""
     settings = project.settings.licenses
-    sync(session, project, "licenses", *settings.groups)
+    if not sync(session, project, "licenses", *settings.groups):
+        return
     project.reports.mkdir(parents=True, exist_ok=True)
     requirements = project.reports / "requirements-runtime.txt"
     export = export_argv(project.root, requirements, groups=settings.groups)

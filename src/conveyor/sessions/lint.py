@@ -5,15 +5,18 @@ from __future__ import annotations
 import nox
 
 from conveyor.config import Project
+from conveyor.reports.github import in_github_actions
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
 
 
 def lint(session: nox.Session, project: Project) -> None:
     """ruff check + ruff format --check over the sources and tests."""
-    sync(session, project, "lint", only=True)
+    if not sync(session, project, "lint", only=True):
+        return
     paths = [*project.settings.src, *project.settings.tests]
-    session.run("ruff", "check", *paths)
+    annotate = ["--output-format=github"] if in_github_actions() else []
+    session.run("ruff", "check", *annotate, *paths)
     session.run("ruff", "format", "--check", *paths)
 
 

@@ -11,7 +11,8 @@ from conveyor.sessions._support import define
 
 def pre_commit(session: nox.Session, project: Project) -> None:
     """pre-commit run --all-files; the hooks' `uv run` installs into this session's venv."""
-    sync(session, project, "hooks", only=True)
+    if not sync(session, project, "hooks", only=True):
+        return
     session.run(
         "pre-commit",
         "run",

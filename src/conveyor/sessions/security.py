@@ -48,17 +48,17 @@ def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVuln
     version = safety.parse_version(str(version_text))
     report = project.reports / "safety.json"
     report.unlink(missing_ok=True)
-    argv = safety.safety_argv(version, requirements, report, offline_db(session, project))
-    session.run(
-        executable, *argv[1:], success_codes=list(safety.OK_CODES), external=True, silent=True
-    )
+    db = offline_db(session, project)
+    argv = safety.safety_argv(version, requirements, report, db, executable=executable)
+    session.run(*argv, success_codes=list(safety.OK_CODES), external=True, silent=True)
     return safety.parse_report(report.read_text(encoding="utf-8"))
 
 
 def security(session: nox.Session, project: Project) -> None:
     """bandit over the sources and safety over the locked dependencies; findings fail."""
     groups = ["bandit"] if project.settings.security.safety else ["bandit", "safety"]
-    sync(session, project, *groups, only=True)
+    if not sync(session, project, *groups, only=True):
+        return
     project.reports.mkdir(parents=True, exist_ok=True)
     advisories = from_bandit(run_bandit(session, project))
     advisories += from_safety(run_safety(session, project))

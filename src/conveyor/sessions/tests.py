@@ -12,7 +12,8 @@ from conveyor.sessions._support import define
 
 def tests(session: nox.Session, project: Project) -> None:
     """pytest over the unit tests with coverage; posargs go to pytest."""
-    sync(session, project, "test")
+    if not sync(session, project, "test"):
+        return
     targets = suite_dirs(project, "unit") or list(project.settings.tests)
     run_pytest(session, project, targets, f"tests-{session.python}")
 

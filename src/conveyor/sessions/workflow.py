@@ -37,7 +37,8 @@ def workflow(session: nox.Session, project: Project) -> None:
             f"{project.root / WORKFLOWS_DIR}: no workflow files to lint",
             hint="`conveyor init` writes .github/workflows/ci.yml",
         )
-    sync(session, project, "workflow", only=True)
+    if not sync(session, project, "workflow", only=True):
+        return
     with group("actionlint"):
         output = session.run(
             *actionlint.actionlint_argv(files),

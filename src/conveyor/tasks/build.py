@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -78,8 +79,17 @@ def git_revision(root: Path, runner: Runner = DEFAULT_RUNNER) -> Revision:
     head = runner.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root, ok_codes=range(256))
     remote = runner.run(["git", "remote", "get-url", "origin"], cwd=root, ok_codes=range(256))
     sha = head.stdout.strip() if head.returncode == 0 else None
-    source = remote.stdout.strip() if remote.returncode == 0 else None
+    source = public_url(remote.stdout.strip()) if remote.returncode == 0 else None
     return Revision(sha or None, source or None)
+
+
+def public_url(url: str) -> str:
+    """`url` without user:token@, so no credential from a remote ever lands in an image label."""
+    parts = urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
 
 
 def project_version(root: Path) -> str | None:

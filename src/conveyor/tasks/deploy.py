@@ -7,6 +7,7 @@ A deploy is gated on health and smoke tests and rolls every service back on fail
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from invoke.context import Context
@@ -15,9 +16,10 @@ from rich.console import Console
 
 from conveyor.deploy.ledger import running_images
 from conveyor.deploy.orchestrate import Deployer, DeployResult, releases_table, running_table
+from conveyor.deploy.report import write_deploy_report
 from conveyor.deploy.target import parse_seconds, resolve_target
 from conveyor.errors import GateFailedError, InvalidInputError
-from conveyor.reports.github import write_step_summary
+from conveyor.reports.github import Annotation, emit_annotations, write_step_summary
 from conveyor.tasks._common import project_of, reports_errors
 
 ENV_HELP = "target environment from [tool.conveyor.deploy.environments]"
@@ -38,24 +40,28 @@ def _deployer(
     tag: str | None = None,
     lock_wait: str | None = None,
     timeout: str | None = None,
-) -> Deployer:
+) -> tuple[Deployer, Path]:
+    """The deployer of `env` and the reports directory."""
     project = project_of(c)
     target = resolve_target(project, env, tag)
-    return Deployer(
+    deployer = Deployer(
         target,
         root=str(project.root),
         lock_wait=parse_seconds("lock-wait", lock_wait),
         health_timeout=parse_seconds("timeout", timeout),
     )
+    return deployer, project.reports
 
 
-def _finish(deployer: Deployer, result: DeployResult, what: str) -> None:
-    """Print what runs now; raise GateFailedError (exit 1) when the deploy failed."""
+def _finish(deployer: Deployer, result: DeployResult, what: str, reports: Path) -> None:
+    """Print and record what runs now; raise GateFailedError (exit 1) when it failed."""
     console = Console(file=sys.stderr, width=None if sys.stderr.isatty() else 160)
     label = deployer.target.label
     console.print(running_table(result.running, f"{label}: running now"))
+    written = write_deploy_report(reports, deployer.target, result, what)
+    console.print(f"report: {written}")
     if result.ok and result.release is not None:
-        line = f"{what} to {label}: release {result.release.id} is live"
+        line = f"{what} of {label}: release {result.release.id} is live"
         print(line, flush=True)
         write_step_summary(f"### {line}\n")
         return
@@ -64,8 +70,10 @@ def _finish(deployer: Deployer, result: DeployResult, what: str) -> None:
         now = f"rolled back to release {result.restored.id} ({state})"
     else:
         now = "no previous release to restore; the failed one was removed"
-    write_step_summary(f"### {what} to {label} failed\n\n{result.failure}\n\n{now}\n")
-    raise GateFailedError(f"{what} to {label} failed: {result.failure}; {now}")
+    write_step_summary(f"### {what} of {label} failed\n\n{result.failure}\n\n{now}\n")
+    message = f"{what} of {label} failed: {result.failure}; {now}"
+    emit_annotations([Annotation("error", message, title=f"{what} failed")])
+    raise GateFailedError(message)
 
 
 @task(
@@ -88,8 +96,8 @@ def deploy(
     timeout: str | None = None,
 ) -> None:
     """Deploy with a health gate and smoke tests; roll every service back on any failure."""
-    deployer = _deployer(c, env, tag, lock_wait, timeout)
-    _finish(deployer, deployer.deploy(yes=yes), "deploy")
+    deployer, reports = _deployer(c, env, tag, lock_wait, timeout)
+    _finish(deployer, deployer.deploy(yes=yes), "deploy", reports)
 
 
 @task(
@@ -112,16 +120,17 @@ def rollback(
     timeout: str | None = None,
 ) -> None:
     """Bring back a recorded release (health-gated, like a deploy)."""
-    deployer = _deployer(c, env, None, lock_wait, timeout)
+    deployer, reports = _deployer(c, env, None, lock_wait, timeout)
     release = release_id(to) if to is not None else deployer.rollback_candidate().id
-    _finish(deployer, deployer.deploy(yes=yes, to_release=release), f"rollback to {release}")
+    result = deployer.deploy(yes=yes, to_release=release)
+    _finish(deployer, result, f"rollback to release {release}", reports)
 
 
 @task(help={"env": ENV_HELP})
 @reports_errors
 def releases(c: Context, env: str) -> None:
     """List the release ledger of an environment, newest first, the live one marked."""
-    deployer = _deployer(c, env)
+    deployer, _ = _deployer(c, env)
     recorded = deployer.ledger.releases()
     deployer.compose.ping()
     live = deployer.ledger.live(running_images(deployer.compose.containers()))

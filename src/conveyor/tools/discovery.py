@@ -6,9 +6,11 @@ how to install it, before any work starts.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,11 +117,47 @@ def check_minimum(spec: ToolSpec, path: str, version_text: str) -> FoundTool:
     return FoundTool(name=spec.name, path=path, version=version)
 
 
-def discover(
-    spec: ToolSpec, configured: str | None = None, runner: Runner = DEFAULT_RUNNER
-) -> FoundTool:
-    """Locate `spec`'s program, run its version command, check the minimum."""
-    path = locate(spec, configured)
+def version_cache_file() -> Path:
+    """Where version answers are remembered: $XDG_CACHE_HOME/conveyor/tool-versions.json."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "conveyor" / "tool-versions.json"
+
+
+def _identity(path: str) -> str:
+    """Path, size and mtime: a replaced or upgraded binary gets a new identity."""
+    info = os.stat(path)
+    return f"{os.path.realpath(path)}|{info.st_size}|{info.st_mtime_ns}"
+
+
+def _cached_versions() -> dict[str, str]:
+    try:
+        data = json.loads(version_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _remember(key: str, text: str) -> None:
+    """Best effort: a read-only home only costs the version call next time."""
+    cache = _cached_versions()
+    cache[key] = text
+    target = version_cache_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        scratch.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
+        scratch.replace(target)
+    except OSError:
+        return
+
+
+def version_text(spec: ToolSpec, path: str, runner: Runner = DEFAULT_RUNNER) -> str:
+    """What `path`'s version command prints; remembered per binary identity, since some
+    wrappers (e.g. a Python shim around gitleaks) cost more to start than a scan step."""
+    key = f"{spec.name}|{_identity(path)}"
+    cached = _cached_versions().get(key)
+    if cached is not None:
+        return cached
     try:
         done = runner.run([path, *spec.version_args], tool=spec.name, timeout=60)
     except ConveyorError as exc:
@@ -127,4 +165,15 @@ def discover(
             f"{spec.name}: `{path} {' '.join(spec.version_args)}` failed: {exc.message}",
             hint=f"reinstall it: {spec.install}",
         ) from None
-    return check_minimum(spec, path, done.stdout + done.stderr)
+    text = done.stdout + done.stderr
+    if parse_version(text) is not None:
+        _remember(key, text)
+    return text
+
+
+def discover(
+    spec: ToolSpec, configured: str | None = None, runner: Runner = DEFAULT_RUNNER
+) -> FoundTool:
+    """Locate `spec`'s program, read its version, check the minimum."""
+    path = locate(spec, configured)
+    return check_minimum(spec, path, version_text(spec, path, runner))

@@ -52,13 +52,17 @@ def parse_version(text: str) -> Version:
 
 
 def safety_argv(
-    version: Version, requirements: Path, report: Path, db: Path | None = None
+    version: Version,
+    requirements: Path,
+    report: Path,
+    db: Path | None = None,
+    executable: str = "safety",
 ) -> list[str]:
     """`safety check` of a requirements file into a JSON report; offline when `db` is given."""
     telemetry = (
         "--disable-optional-telemetry-data" if version.major < 3 else "--disable-optional-telemetry"
     )
-    argv = ["safety", telemetry, "check", "-r", str(requirements), "--output", "json"]
+    argv = [executable, telemetry, "check", "-r", str(requirements), "--output", "json"]
     argv += ["--save-json", str(report)]
     if db is not None:
         argv += ["--db", str(db)]

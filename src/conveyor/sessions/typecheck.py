@@ -11,7 +11,8 @@ from conveyor.sessions._support import define
 
 def types(session: nox.Session, project: Project) -> None:
     """mypy --strict over the sources and tests."""
-    sync(session, project, "typing")
+    if not sync(session, project, "typing"):
+        return
     session.run("mypy", "--strict", *project.settings.src, *project.settings.tests)
 
 
