@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -59,8 +59,8 @@ class SecuritySettings(Section):
     bandit_skips: list[str] = Field(default_factory=list)  # bandit test ids, e.g. B101
     # Offline DB: a directory with insecure.json + insecure_full.json (relative to the project),
     # or "safety-db" for the data of the safety-db package in the safety group. Unset: online.
-    safety_db: Optional[str] = None
-    safety: Optional[str] = None  # a safety executable to use instead of the safety group's
+    safety_db: str | None = None
+    safety: str | None = None  # a safety executable to use instead of the safety group's
     # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
     ignore: dict[str, Reason] = Field(default_factory=dict)
 
@@ -74,12 +74,12 @@ class DockerSettings(Section):
     base_image: str = "conveyor/base:bookworm"
     base_packages: list[str] = Field(default_factory=lambda: ["python3", "ca-certificates"])
     base_suite: str = "bookworm"
-    base_mirror: Optional[str] = None
-    extra_ca_certificates: Optional[str] = None
+    base_mirror: str | None = None
+    extra_ca_certificates: str | None = None
     tag_latest: bool = False
     build_args: dict[str, str] = Field(default_factory=dict)
     platforms: list[str] = Field(default_factory=list)
-    docker: Optional[str] = None
+    docker: str | None = None
 
 
 class ScanSettings(Section):
@@ -89,16 +89,16 @@ class ScanSettings(Section):
         default_factory=lambda: ["CRITICAL", "HIGH"]  # type: ignore[arg-type]
     )
     allowlist: str = ".conveyor-allow.toml"
-    trivy: Optional[str] = None
-    gitleaks: Optional[str] = None
-    trivy_cache_dir: Optional[str] = None
+    trivy: str | None = None
+    gitleaks: str | None = None
+    trivy_cache_dir: str | None = None
     trivy_db_update: bool = True
     scanners: list[Literal["image", "fs", "config", "secrets"]] = Field(
         default_factory=lambda: ["image", "fs", "config", "secrets"]  # type: ignore[arg-type]
     )
     vuln: bool = True
     config_dir: str = "docker"
-    image: Optional[str] = None
+    image: str | None = None
     jobs: int = Field(default=2, ge=1, le=16)
     skip_dirs: list[str] = Field(
         default_factory=lambda: [
@@ -130,27 +130,27 @@ class EnvironmentSettings(Section):
     """One deploy target: compose overlay, env file, host for smoke tests."""
 
     compose_files: list[str] = Field(default_factory=list)
-    env_file: Optional[str] = None
-    project: Optional[str] = None
+    env_file: str | None = None
+    project: str | None = None
     host: str = "127.0.0.1"
-    port: Optional[int] = Field(default=None, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)
     scheme: Literal["http", "https"] = "http"
     confirm: bool = False
-    context: Optional[str] = None
+    context: str | None = None
 
 
 class DeploySettings(Section):
     """Compose health checks and deploys (filled by the deploy work)."""
 
     compose_files: list[str] = Field(default_factory=lambda: ["docker/compose.yaml"])
-    project: Optional[str] = None
+    project: str | None = None
     health_timeout: float = Field(default=120.0, gt=0)
     lock_wait: float = Field(default=0.0, ge=0)
     log_lines: int = Field(default=50, ge=0)
     smoke: list[SmokeTest] = Field(default_factory=list)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
     state_dir: str = ".conveyor"
-    env_file: Optional[str] = None
+    env_file: str | None = None
     tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -159,8 +159,8 @@ class Settings(Section):
 
     src: list[str] = Field(default_factory=lambda: ["src"])
     tests: list[str] = Field(default_factory=lambda: ["tests"])
-    python: Optional[list[str]] = None
-    tools_python: Optional[str] = None
+    python: list[str] | None = None
+    tools_python: str | None = None
     coverage_fail_under: float = Field(default=90.0, ge=0, le=100)
     reports_dir: str = "reports"
     integration_marker: str = "docker"
@@ -172,7 +172,7 @@ class Settings(Section):
 
     @field_validator("python")
     @classmethod
-    def _known_pythons(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+    def _known_pythons(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return value
         if not value:
@@ -184,7 +184,7 @@ class Settings(Section):
 
     @field_validator("tools_python")
     @classmethod
-    def _known_tools_python(cls, value: Optional[str]) -> Optional[str]:
+    def _known_tools_python(cls, value: str | None) -> str | None:
         if value is not None and value not in SUPPORTED_PYTHONS:
             raise ValueError(f"{value!r} not supported; choose from {list(SUPPORTED_PYTHONS)}")
         return value
@@ -197,7 +197,7 @@ class Project(BaseModel):
 
     root: Path
     name: str
-    requires_python: Optional[str]
+    requires_python: str | None
     settings: Settings
 
     @property
@@ -218,7 +218,7 @@ class Project(BaseModel):
         return self.root / self.settings.reports_dir
 
 
-def pythons_for(requires_python: Optional[str]) -> list[str]:
+def pythons_for(requires_python: str | None) -> list[str]:
     """The supported versions a `requires-python` specifier admits (all when absent)."""
     if not requires_python:
         return list(SUPPORTED_PYTHONS)
@@ -226,7 +226,7 @@ def pythons_for(requires_python: Optional[str]) -> list[str]:
     return [v for v in SUPPORTED_PYTHONS if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
 
 
-def _describe_location(loc: tuple[Union[int, str], ...]) -> tuple[str, str]:
+def _describe_location(loc: tuple[int | str, ...]) -> tuple[str, str]:
     """('[tool.conveyor.security]', 'ignore') from a pydantic error location."""
     table = ["tool", "conveyor"]
     parts = [str(p) for p in loc]
@@ -243,10 +243,7 @@ def format_validation_error(path: Path, error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         table, key = _describe_location(tuple(item["loc"]))
-        if item["type"] == "extra_forbidden":
-            what = "unknown key"
-        else:
-            what = item["msg"]
+        what = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         lines.append(f"{path}: {table} key {key!r}: {what}")
     return "\n".join(lines)
 
@@ -278,7 +275,7 @@ def _allowed_keys_hint(error: ValidationError) -> str:
     return ""
 
 
-def load_project(root: Union[str, Path, None] = None) -> Project:
+def load_project(root: str | Path | None = None) -> Project:
     """Read `pyproject.toml` under `root` (default: cwd); an absent table gives defaults."""
     base = Path(root or Path.cwd()).resolve()
     path = base / PYPROJECT

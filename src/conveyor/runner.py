@@ -54,7 +54,7 @@ class Runner:
         tool: str | None = None,
         capture: bool = True,
     ) -> Completed:
-        """Run `argv`; raise ToolFailedError (with stderr's tail) unless its exit code is in `ok_codes`."""
+        """Run `argv`; raise ToolFailedError (with stderr tail) unless it exits in `ok_codes`."""
         args = tuple(os.fspath(a) for a in argv)
         name = tool or Path(args[0]).name
         full_env = {**os.environ, **env} if env is not None else None

@@ -352,3 +352,20 @@ def test_undownloadable_vuln_db_falls_back_to_the_other_scanners(
     assert "the vulnerability DB is not available" in result.err.splitlines()[0]
     assert "trivy image --download-db-only" in result.err
     assert any(f["rule_id"] == "DS-0002" for f in summary(project)["findings"])
+
+
+def test_secret_in_working_tree_fails_fs_scan_and_stays_masked(
+    git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / "local.ini").write_text(
+        f'aws_access_key_id = {FAKE_AWS_KEY}\ntoken = "{FAKE_GITHUB_TOKEN}"\n', encoding="utf-8"
+    )
+    result = run_task(project, "scan", "--only", "fs")
+    assert result.code == 1
+    secrets = [f for f in summary(project)["findings"] if f["kind"] == "secret"]
+    assert {(f["path"], f["status"]) for f in secrets} == {("local.ini", "fail")}
+    assert {f["rule_id"] for f in secrets} == {"aws-access-key-id", "github-pat"}
+    everything = result.out + result.err + all_report_text(project)
+    for secret in (FAKE_AWS_KEY, FAKE_GITHUB_TOKEN):
+        assert secret not in everything

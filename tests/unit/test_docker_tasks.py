@@ -107,8 +107,22 @@ def test_progress_plain_lines(
 ) -> None:
     monkeypatch.setenv("CI", "true")
     with progress("debootstrap") as on_line:
-        on_line("I: Retrieving base-files")
-    assert capsys.readouterr().out == "debootstrap\n  I: Retrieving base-files\n"
+        for line in (
+            "I: Retrieving base-files",
+            "I: Retrieving bash",
+            "W: Failure trying to run: chroot",
+            "I: Validating base-files",
+            "I: Validating bash",
+            "I: Base system installed successfully.",
+        ):
+            on_line(line)
+    assert capsys.readouterr().out.splitlines() == [
+        "debootstrap",
+        "  I: Retrieving base-files",
+        "  W: Failure trying to run: chroot",
+        "  I: Validating base-files",
+        "  I: Base system installed successfully.",
+    ]
 
 
 def test_progress_live_in_a_terminal() -> None:

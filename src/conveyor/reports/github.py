@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Optional, TextIO
+from typing import Literal, TextIO
 
 MAX_ANNOTATIONS = 10
 Level = Literal["error", "warning", "notice"]
@@ -36,9 +36,9 @@ class Annotation:
 
     level: Level
     message: str
-    file: Optional[str] = None
-    line: Optional[int] = None
-    title: Optional[str] = None
+    file: str | None = None
+    line: int | None = None
+    title: str | None = None
 
     def render(self) -> str:
         props = []
@@ -54,7 +54,7 @@ class Annotation:
         return f"{head}::{_escape_data(self.message)}"
 
 
-def emit_annotations(items: list[Annotation], stream: Optional[TextIO] = None) -> int:
+def emit_annotations(items: list[Annotation], stream: TextIO | None = None) -> int:
     """Print the most severe `MAX_ANNOTATIONS` (GitHub shows no more per step); return count."""
     if not in_github_actions():
         return 0
@@ -66,7 +66,7 @@ def emit_annotations(items: list[Annotation], stream: Optional[TextIO] = None) -
 
 
 @contextmanager
-def group(title: str, stream: Optional[TextIO] = None) -> Iterator[None]:
+def group(title: str, stream: TextIO | None = None) -> Iterator[None]:
     """Fold a tool's output under `title` in the Actions log."""
     out = stream or sys.stdout
     active = in_github_actions()
@@ -79,7 +79,7 @@ def group(title: str, stream: Optional[TextIO] = None) -> Iterator[None]:
             print("::endgroup::", file=out, flush=True)
 
 
-def add_mask(secret: str, stream: Optional[TextIO] = None) -> None:
+def add_mask(secret: str, stream: TextIO | None = None) -> None:
     """Ask Actions to mask `secret` in every later log line."""
     if in_github_actions() and secret:
         print(f"::add-mask::{secret}", file=stream or sys.stdout, flush=True)

@@ -53,12 +53,28 @@ def plain_output() -> bool:
     return ci or not sys.stdout.isatty()
 
 
+class PhaseLines:
+    """Plain progress for CI logs: the first line of each phase (debootstrap's `I: Verb ...`),
+    and every other line (warnings, errors) in full, instead of hundreds of package lines."""
+
+    def __init__(self) -> None:
+        self.phase = ""
+
+    def __call__(self, line: str) -> None:
+        words = line.split()
+        phase = words[1] if len(words) > 1 and words[0] == "I:" else ""
+        if phase and phase == self.phase:
+            return
+        self.phase = phase
+        print(f"  {line}", flush=True)
+
+
 @contextmanager
 def progress(title: str, console: Console | None = None) -> Iterator[Callable[[str], None]]:
     """A line sink: a live rich status in a terminal, plain printed lines in CI."""
     if console is None and plain_output():
         print(title, flush=True)
-        yield lambda line: print(f"  {line}", flush=True)
+        yield PhaseLines()
         return
     with (console or Console()).status(title) as status:
         yield lambda line: status.update(f"{title}: {line[:100]}")

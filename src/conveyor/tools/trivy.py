@@ -302,7 +302,4 @@ def scan_or_degrade(
         return trivy.scan(scan, report), problems
     except VulnDbUnavailableError as exc:
         problems.append(exc)
-    reduced = scan.without_vuln()
-    if not reduced.scanners and reduced.command != "config":
-        return [], problems
-    return trivy.scan(reduced, report), problems
+    return trivy.scan(scan.without_vuln(), report), problems
