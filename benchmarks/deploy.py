@@ -88,7 +88,7 @@ def main() -> int:
             print(f"(a) health detection latency over {RUNS} runs: median {median:.3f}s, "
                   f"max {max(latencies):.3f}s (goal <= {LATENCY_GOAL_S:g}s: "
                   f"ratio {max(latencies) / LATENCY_GOAL_S:.2f}); anchor: one ps+inspect poll "
-                  f"= {anchor:.3f}s, latency = {median / anchor:.1f} polls")  # fmt: skip
+                  f"= {anchor:.3f}s, median = {median / anchor:.1f}x anchor")  # fmt: skip
 
             deploy(ctx, "staging", tag=GOOD)
             budget = START_PERIOD_S + RETRIES * INTERVAL_S

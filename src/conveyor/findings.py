@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,13 +49,13 @@ class Finding(BaseModel):
     severity: Severity
     title: str
     path: str = ""
-    line: Optional[int] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    line: int | None = None
     fingerprint: str
-    package: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
-    installed_version: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
-    fixed_version: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
-    url: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
-    commit: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    package: str | None = None
+    installed_version: str | None = None
+    fixed_version: str | None = None
+    url: str | None = None
+    commit: str | None = None
 
     @property
     def location(self) -> str:

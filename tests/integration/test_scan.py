@@ -369,3 +369,41 @@ def test_secret_in_working_tree_fails_fs_scan_and_stays_masked(
     everything = result.out + result.err + all_report_text(project)
     for secret in (FAKE_AWS_KEY, FAKE_GITHUB_TOKEN):
         assert secret not in everything
+
+
+def test_outside_git_gitleaks_scans_the_directory(tmp_path: Path, run_task: RunTask) -> None:
+    project = write_project(tmp_path / "plain-dir", scan_toml())
+    (project / "deploy.env").write_text(f"AWS_KEY={FAKE_AWS_KEY}\n", encoding="utf-8")
+    result = run_task(project, "scan", "--only", "secrets")
+    assert result.code == 1
+    (finding,) = summary(project)["findings"]
+    assert (finding["rule_id"], finding["path"], finding["commit"]) == (
+        "aws-access-token",
+        "deploy.env",
+        None,
+    )
+    assert FAKE_AWS_KEY not in result.out + result.err + all_report_text(project)
+
+
+def test_gitleaks_fingerprint_in_allowlist_passes(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / "old.ini").write_text(f"aws_access_key_id = {FAKE_AWS_KEY}\n", encoding="utf-8")
+    git(project, "add", "old.ini")
+    git(project, "commit", "-q", "-m", "oops")
+    commit = git(project, "rev-parse", "HEAD")
+    git(project, "rm", "-q", "old.ini")
+    git(project, "commit", "-q", "-m", "remove")
+    (project / ".conveyor-allow.toml").write_text(
+        "[[allow]]\n"
+        f'id = "{commit}:old.ini:aws-access-token:1"\n'
+        'reason = "revoked key, history kept on purpose"\n'
+        "expires = 2999-01-01\n",
+        encoding="utf-8",
+    )
+    result = run_task(project, "scan", "--only", "secrets")
+    assert result.code == 0, result.out + result.err
+    (finding,) = summary(project)["findings"]
+    assert finding["status"] == "allowed"
+    row = next(line for line in result.out.splitlines() if "aws-access-token" in line)
+    assert "allowed" in row
+    assert "revoked key" in row  # the allowlist column names the entry's reason

@@ -60,3 +60,12 @@ def test_is_git_repository(tmp_path: Path) -> None:
     assert not is_git_repository(tmp_path)
     (tmp_path / ".git").mkdir()
     assert is_git_repository(tmp_path)
+
+
+def test_dir_paths_are_made_relative_to_the_source() -> None:
+    item = {"RuleID": "r", "File": "/src/app/deploy.env", "Fingerprint": "/src/app/deploy.env:r:1"}
+    (finding,) = parse_report([item], "/src/app")
+    assert finding.path == "deploy.env"
+    assert finding.fingerprint == "deploy.env:r:1"
+    (other,) = parse_report([{"RuleID": "r", "File": "/elsewhere/x"}], "/src/app")
+    assert other.path == "/elsewhere/x"

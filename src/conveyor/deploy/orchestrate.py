@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from conveyor.deploy.health import HealthReport, Progress, wait_healthy
-from conveyor.deploy.ledger import Ledger, Release, ServiceImage, running_images
+from conveyor.deploy.ledger import Ledger, Release, running_images
 from conveyor.deploy.lock import DeployLock
 from conveyor.deploy.rollback import (
     PIN_FILE,
@@ -166,7 +166,7 @@ class Deployer:
         compose = self.compose
         if to_release is not None:
             pinned = self.ledger.get(to_release)
-            compose = self._pinned(pinned.services)
+            compose = self._pinned(pinned)
         specs = self.preflight(compose)
         with DeployLock(
             self.target.state_dir / "deploy.lock", wait=self.lock_wait, what=self.target.label
@@ -178,9 +178,10 @@ class Deployer:
                 )
             return self._deploy_locked(compose, specs, to_release)
 
-    def _pinned(self, services: Mapping[str, ServiceImage]) -> Compose:
-        pins = pinned_images(self.compose, services)
-        path = write_pin_file(self.target.state_dir / PIN_FILE, pins)
+    def _pinned(self, release: Release) -> Compose:
+        """The target with every service pinned to `release`'s images."""
+        pins = pinned_images(self.compose, release.services)
+        path = write_pin_file(self.target.state_dir / PIN_FILE.format(id=release.id), pins)
         return Compose(
             self.target.compose.with_files(path), runner=self.runner, command=self.compose.command
         )
@@ -308,7 +309,7 @@ class Deployer:
             self.compose.down()
             return DeployResult(ok=False, failure=failure, details=details, smoke=smoke)
         self.console.print(f"rolling back to release {previous.id} ...")
-        restore = self._pinned(previous.services)
+        restore = self._pinned(previous)
         extra = [s for s in specs if s not in previous.services]
         restore.remove(extra)
         back = [s for s in previous.services if s in specs]

@@ -19,7 +19,7 @@ from types import FrameType
 from conveyor.deploy.ledger import ServiceImage
 from conveyor.tools.compose import Compose
 
-PIN_FILE = "pinned-release.yaml"
+PIN_FILE = "release-{id}.pin.yaml"
 
 
 class Interrupted(Exception):

@@ -13,7 +13,7 @@ import sys
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,7 +34,7 @@ class AllowEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(min_length=1)
-    path: Optional[str] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    path: str | None = None
     reason: str = Field(min_length=3)
     expires: date
 
@@ -61,13 +61,13 @@ class Allowlist(BaseModel):
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    source: Optional[Path] = None  # noqa: UP045 - pydantic evaluates annotations on 3.9
+    source: Path | None = None
     entries: tuple[AllowEntry, ...] = ()
 
     def expired(self, today: date) -> list[AllowEntry]:
         return [e for e in self.entries if e.expired(today)]
 
-    def match(self, finding: Finding) -> Optional[AllowEntry]:  # noqa: UP045
+    def match(self, finding: Finding) -> AllowEntry | None:
         """The first entry that covers `finding` (expired or not)."""
         return next((e for e in self.entries if e.matches(finding)), None)
 

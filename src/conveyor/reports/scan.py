@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conveyor.policy.gate import Decision, GateResult
@@ -42,14 +43,14 @@ class ScanRun:
 
 def _row(decision: Decision) -> list[str]:
     f = decision.finding
-    status: str = decision.status
+    note = ""
     if decision.entry is not None:
-        detail = decision.entry.reason if status == "allowed" else decision.entry.label
-        status += f" ({detail})"
-    return [status, f.severity, f.kind, f.rule_id, f.location, f.scan, f.title]
+        note = decision.entry.reason if decision.status == "allowed" else decision.entry.label
+    return [decision.status, f.severity, f.kind, f.rule_id, f.location, f.scan, f.title, note]
 
 
-HEADERS = ["status", "severity", "kind", "id", "location", "scan", "title"]
+HEADERS = ["status", "severity", "kind", "id", "location", "scan", "title", "allowlist"]
+TITLE_WIDTH = 48
 
 
 def shown(result: GateResult) -> list[Decision]:
@@ -63,9 +64,12 @@ def print_table(result: GateResult, runs: Sequence[ScanRun], console: Console) -
     if rows:
         table = Table(title="scan findings", show_lines=False)
         for header in HEADERS:
-            table.add_column(header, overflow="fold")
+            if header == "title":
+                table.add_column(header, max_width=TITLE_WIDTH, no_wrap=True, overflow="ellipsis")
+            else:
+                table.add_column(header, overflow="fold")
         for decision in rows[:TABLE_ROWS]:
-            cells = _row(decision)
+            cells = [escape(cell) for cell in _row(decision)]
             table.add_row(*cells, style=STATUS_STYLE[decision.status])
         console.print(table)
         if len(rows) > TABLE_ROWS:

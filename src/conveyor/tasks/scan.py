@@ -190,7 +190,7 @@ def console() -> Console:
 
 @task(
     help={
-        "image": "image to scan (default: [tool.conveyor.scan] image, else the `inv build` tag)",
+        "image": "image to scan (default: the scan.image setting, else the tag inv build makes)",
         "only": "comma-separated subset of: image, fs, config, secrets",
     }
 )

@@ -95,12 +95,21 @@ def parse_report(data: Any, target: str) -> list[Finding]:
     return [_finding(item, target) for item in data if isinstance(item, Mapping)]
 
 
+def _relative(path: str, source: str) -> str:
+    """`gitleaks dir` reports paths with the source in front; the reports want them relative."""
+    prefix = source.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
 def _finding(item: Mapping[str, Any], target: str) -> Finding:
     rule = str(item.get("RuleID") or "secret")
-    path = str(item.get("File") or "")
+    path = _relative(str(item.get("File") or ""), target)
     line = item.get("StartLine")
     commit = str(item.get("Commit") or "") or None
-    fingerprint = str(item.get("Fingerprint") or fingerprint_of(rule, path, line, commit))
+    # Relative, like the path, so an allowlist entry works on every checkout.
+    fingerprint = _relative(str(item.get("Fingerprint") or ""), target) or fingerprint_of(
+        rule, path, line, commit
+    )
     return Finding(
         tool="gitleaks",
         scan=SCAN_NAME,

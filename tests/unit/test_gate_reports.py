@@ -1,0 +1,86 @@
+"""The scan report: table, JSON summary, files written (real runs: tests/integration)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+
+from conveyor.findings import Finding
+from conveyor.policy.allowlist import AllowEntry, Allowlist
+from conveyor.policy.gate import evaluate
+from conveyor.reports.scan import TABLE_ROWS, ScanRun, print_table, write_reports
+
+
+def finding(rule: str, severity: str = "HIGH", scan: str = "trivy-fs") -> Finding:
+    return Finding.model_validate(
+        {
+            "tool": "trivy",
+            "scan": scan,
+            "kind": "misconfig",
+            "target": "/repo",
+            "rule_id": rule,
+            "severity": severity,
+            "title": f"[bold]{rule}[/bold] title",
+            "path": "docker/Dockerfile",
+            "fingerprint": f"fp-{rule}",
+        }
+    )
+
+
+def test_table_is_short_and_escapes_markup() -> None:
+    findings = [finding(f"R{i:03}") for i in range(TABLE_ROWS + 5)] + [finding("low", "LOW")]
+    result = evaluate(findings, Allowlist(), today=date(2026, 1, 1))
+    screen = io.StringIO()
+    runs = [
+        ScanRun(
+            "trivy-fs", "trivy", "0.76.0", "/repo", 1.5, notes=("vulnerability DB: 2 days old",)
+        ),
+        ScanRun("gitleaks", "gitleaks", "8.30.1", "/repo", problem="gitleaks: exited 1 [boom]"),
+    ]
+    print_table(result, runs, Console(file=screen, width=200))
+    text = screen.getvalue()
+    assert "[bold]R000[/bold] title" in text
+    assert "R039" in text
+    assert "R040" not in text
+    assert "... and 5 more (see the JSON summary)" in text
+    assert "1 finding(s) below the gate's severities" in text
+    assert "vulnerability DB: 2 days old" in text
+    assert "FAILED: gitleaks: exited 1 [boom]" in text
+
+
+def test_reports_keep_every_finding_and_skip_sarif_for_crashed_scans(tmp_path: Path) -> None:
+    entry = AllowEntry(id="ok", reason="accepted risk", expires=date(2030, 1, 1))
+    result = evaluate(
+        [finding("bad"), finding("ok"), finding("low", "LOW")],
+        Allowlist(entries=(entry,)),
+        today=date(2026, 1, 1),
+    )
+    runs = [
+        ScanRun("trivy-fs", "trivy", "0.76.0", "/repo"),
+        ScanRun("gitleaks", "gitleaks", "8.30.1", "/repo", problem="crashed", hint="tail"),
+    ]
+    written = write_reports(tmp_path, result, runs, fail_on=["CRITICAL", "HIGH"], exit_code=2)
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        "scan.json",
+        "sarif/trivy-fs.sarif",
+    ]
+    summary = json.loads((tmp_path / "scan.json").read_text(encoding="utf-8"))
+    assert summary["passed"] is False
+    assert summary["exit_code"] == 2
+    assert summary["counts"] == {"fail": 1, "allowed": 1, "pass": 1}
+    assert [f["status"] for f in summary["findings"]] == ["fail", "allowed", "pass"]
+    assert summary["findings"][1]["allowlist_reason"] == "accepted risk"
+    assert summary["scans"][1] == {
+        "name": "gitleaks",
+        "tool": "gitleaks",
+        "version": "8.30.1",
+        "target": "/repo",
+        "seconds": 0.0,
+        "problem": "crashed",
+        "hint": "tail",
+        "notes": [],
+    }
