@@ -305,6 +305,21 @@ def test_missing_vuln_db_fails_vuln_but_still_scans_the_rest(
     assert "not in" in " ".join(data["scans"][0]["notes"])
 
 
+def test_no_vuln_flag_scans_without_the_db_for_one_run(
+    git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    cache = tmp_path / "empty-trivy-cache"
+    project = write_project(
+        git_project, scan_toml(cache=str(cache)).replace("vuln = false", "vuln = true")
+    )
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "fs", "--no-vuln")
+    assert result.code == 1  # the root Dockerfile fails the gate; no DB error
+    assert "vulnerability DB" not in result.err
+    data = summary(project)
+    assert any(f["rule_id"] == "DS-0002" for f in data["findings"])
+
+
 def test_old_tool_version_is_one_line(git_project: Path, run_task: RunTask, tmp_path: Path) -> None:
     fake = _fake_tool(tmp_path / "trivy", 'echo "Version: 0.20.1"; exit 0', "")
     project = write_project(git_project, scan_toml(trivy=str(fake)))

@@ -15,7 +15,7 @@ from conveyor.errors import ConveyorError
 from conveyor.sessions._support import check_interpreters
 
 CORE_MODULES = ("lint", "typecheck", "tests", "integration", "coverage", "security", "licenses")
-SESSION_MODULES: tuple[str, ...] = ("workflow", "precommit")
+SESSION_MODULES: tuple[str, ...] = ("workflow", "precommit", "ops")
 """Further session modules (each exposes `register(project)`), registered after the core ones."""
 
 

@@ -56,6 +56,13 @@ def selected_kinds(settings: ScanSettings, only: str | None) -> list[str]:
     return wanted
 
 
+def without_vuln(project: Project) -> Project:
+    """`project` with the vulnerability scanner off for this run (no DB needed)."""
+    scan_settings = project.settings.scan.model_copy(update={"vuln": False})
+    settings = project.settings.model_copy(update={"scan": scan_settings})
+    return project.model_copy(update={"settings": settings})
+
+
 def _path(project: Project, value: str | None) -> Path | None:
     if not value:
         return None
@@ -192,12 +199,17 @@ def console() -> Console:
     help={
         "image": "image to scan (default: the scan.image setting, else the tag inv build makes)",
         "only": "comma-separated subset of: image, fs, config, secrets",
+        "no-vuln": "skip the vulnerability scanner this run (secret and misconfig scans only)",
     }
 )
 @reports_errors
-def scan(c: Context, image: str | None = None, only: str | None = None) -> None:
+def scan(
+    c: Context, image: str | None = None, only: str | None = None, no_vuln: bool = False
+) -> None:
     """Scan the image, the repository, docker/ and git history; fail on the configured gate."""
     project = project_of(c)
+    if no_vuln:
+        project = without_vuln(project)
     settings = project.settings.scan
     allowlist = load_allowlist(project.root / settings.allowlist)
     if image:

@@ -24,7 +24,7 @@ Command = Literal["image", "fs", "config"]
 DB_PRELOAD_HINT = (
     "pre-load it: on a connected machine run `trivy image --download-db-only --cache-dir DIR` "
     "and copy DIR to [tool.conveyor.scan] trivy-cache-dir here; or scan without it on purpose "
-    "with [tool.conveyor.scan] vuln = false"
+    "with [tool.conveyor.scan] vuln = false (or `inv scan --no-vuln` for one run)"
 )
 _DB_ERROR_MARKERS = ("db error", "vulnerability db", "download db", "--skip-db-update cannot")
 
