@@ -24,7 +24,7 @@ _DOMAIN = (
     rf"(?:localhost{_PORT}|{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+{_PORT}"
     rf"|{_DOMAIN_PART}:[0-9]+|\[[0-9a-fA-F:]+\]{_PORT})"
 )
-TAG = re.compile(r"[\w][\w.-]{0,127}")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # Docker: \w is ASCII-only
 DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 REPOSITORY = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
 IMAGE_REFERENCE = re.compile(

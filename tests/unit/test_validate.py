@@ -73,7 +73,7 @@ def test_valid_tags(tag: str) -> None:
     assert validate_tag(tag) == tag
 
 
-@pytest.mark.parametrize("tag", [".hidden", "-x", "a" * 129, "a/b", "a b"])
+@pytest.mark.parametrize("tag", [".hidden", "-x", "a" * 129, "a/b", "a b", "v1\u00e9", "\u0662"])
 def test_invalid_tags(tag: str) -> None:
     with pytest.raises(InvalidInputError, match="invalid image tag"):
         validate_tag(tag)
