@@ -146,6 +146,7 @@ class DeploySettings(Section):
     project: str | None = None
     health_timeout: float = Field(default=120.0, gt=0)
     lock_wait: float = Field(default=0.0, ge=0)
+    lock_max_age: float = Field(default=3600.0, gt=0)
     log_lines: int = Field(default=50, ge=0)
     smoke: list[SmokeTest] = Field(default_factory=list)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)

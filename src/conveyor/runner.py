@@ -53,8 +53,13 @@ class Runner:
         input_text: str | None = None,
         tool: str | None = None,
         capture: bool = True,
+        new_session: bool = False,
     ) -> Completed:
-        """Run `argv`; raise ToolFailedError (with stderr tail) unless it exits in `ok_codes`."""
+        """Run `argv`; raise ToolFailedError (with stderr tail) unless it exits in `ok_codes`.
+
+        `new_session` starts the program in its own session (process group), so a Ctrl-C
+        in the terminal reaches only Conveyor, which decides what to stop, not the program.
+        """
         args = tuple(os.fspath(a) for a in argv)
         name = tool or Path(args[0]).name
         full_env = {**os.environ, **env} if env is not None else None
@@ -71,6 +76,7 @@ class Runner:
                 timeout=timeout,
                 input=input_text,
                 check=False,
+                start_new_session=new_session,
             )
         except FileNotFoundError as exc:
             raise ToolNotFoundError(

@@ -141,10 +141,13 @@ class DemoTarget:
         ).stdout.split()
         if not ids:
             return {}
-        data = json.loads(docker("inspect", *ids).stdout)
+        # One may vanish between `ps` and `inspect` (recreated): inspect lists the others.
+        data = json.loads(docker("inspect", *ids, check=False).stdout or "[]")
         return {d["Config"]["Labels"]["com.docker.compose.service"]: d["Id"] for d in data}
 
-    def invoke(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def invoke(
+        self, *args: str, env: dict[str, str] | None = None, new_session: bool = False
+    ) -> subprocess.Popen[str]:
         """`inv <args>` in a child process (for signals and concurrent deploys)."""
         return subprocess.Popen(
             [sys.executable, "-m", "invoke", *args],
@@ -153,6 +156,7 @@ class DemoTarget:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=new_session,
         )
 
     def down(self) -> None:
@@ -161,6 +165,20 @@ class DemoTarget:
         Compose(target).down(volumes=True)
         for cid in self.containers().values():
             docker("rm", "-f", cid, check=False)
+        docker("rm", "-f", f"conveyor-lock-{self.project}", check=False)
+        ledger = docker(
+            "volume", "ls", "-q", "--filter", f"label=io.conveyor.ledger={self.project}"
+        ).stdout.split()
+        if ledger:
+            docker("volume", "rm", *ledger)
+
+    def lock_holder(self) -> dict[str, str]:
+        """The labels of the project's deploy lock container ({} when unlocked)."""
+        found = docker(
+            "container", "inspect", "-f", "{{json .Config.Labels}}",
+            f"conveyor-lock-{self.project}", check=False,
+        )  # fmt: skip
+        return dict(json.loads(found.stdout)) if found.returncode == 0 else {}
 
 
 def make_target(base: Path, *, smoke: Sequence[str] = ("/health",)) -> DemoTarget:

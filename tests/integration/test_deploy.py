@@ -7,9 +7,14 @@ leave the release that was serving before it still serving, which is what each t
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,12 +22,15 @@ from invoke.exceptions import Exit
 
 from conveyor.config import load_project
 from conveyor.deploy.ledger import Ledger
-from conveyor.deploy.lock import DeployLock, LockHeldError
+from conveyor.deploy.lock import DeployLock, LockHeldError, LockHolder
 from conveyor.deploy.orchestrate import Deployer
 from conveyor.deploy.target import resolve_target
+from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.tasks.deploy import deploy, releases, rollback
+from conveyor.tools.compose import Compose, ComposeTarget
 from tests.integration._demo import (
     BAD,
+    BASE_IMAGE,
     CRASH,
     DEMO_REPOSITORY,
     GOOD,
@@ -32,6 +40,7 @@ from tests.integration._demo import (
     demo_images,
     docker,
     make_target,
+    require_engine,
     wait_for,
 )
 
@@ -53,7 +62,7 @@ def live(demo_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def ledger_of(target: DemoTarget) -> Ledger:
     resolved = resolve_target(load_project(target.root), "staging")
-    return Ledger(resolved.state_dir, env="staging", project=resolved.compose.project)
+    return Ledger(Compose(resolved.compose), env="staging", project=resolved.compose.project)
 
 
 def failed_deploy(target: DemoTarget, tag: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -184,6 +193,7 @@ def test_sigterm_while_waiting_for_health_restores_the_previous_release(
     finally:
         if child.poll() is None:
             child.kill()
+            child.wait()
     assert child.returncode == 1, err
     assert "interrupted by SIGTERM" in err
     assert "SIGTERM arrived during the rollback; it finished first" in err
@@ -194,9 +204,8 @@ def test_second_deploy_waits_for_the_lock_then_refuses(
     live: DemoTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = live.invoke("deploy", "--env", "staging", "--tag", GOOD2)
-    lock_file = ledger_of(live).path.parent / "deploy.lock"
     try:
-        assert wait_for(lambda: lock_file.exists() and str(first.pid) in lock_file.read_text())
+        assert wait_for(lambda: live.lock_holder().get("io.conveyor.lock.pid") == str(first.pid))
         with pytest.raises(Exit) as exit_info:
             deploy(live.context(), "staging", tag=GOOD, lock_wait="0.5")
         assert exit_info.value.code == 2
@@ -207,20 +216,47 @@ def test_second_deploy_waits_for_the_lock_then_refuses(
     finally:
         if first.poll() is None:
             first.kill()
+            first.wait()
     assert first.returncode == 0, first_err
+    assert live.lock_holder() == {}  # released
     assert live.serving_release() == GOOD2
     # A deploy that may wait long enough gets the lock once it is free.
     deploy(live.context(), "staging", tag=GOOD, lock_wait="30")
     assert live.serving_release() == GOOD
 
 
+def _plant_lock(target: DemoTarget, holder: LockHolder) -> None:
+    labels = [a for k, v in holder.labels(target.project).items() for a in ("--label", f"{k}={v}")]
+    assert target.lock_holder() == {}, "a lock left over by an earlier test"
+    docker("create", "--name", f"conveyor-lock-{target.project}", *labels, BASE_IMAGE)
+
+
 def test_stale_lock_of_a_dead_process_is_taken_over(
     live: DemoTarget, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lock_file = ledger_of(live).path.parent / "deploy.lock"
-    lock_file.write_text('{"pid": 999999, "host": "gone", "user": "x", "since": "then"}')
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid now names no process
+    _plant_lock(live, LockHolder(gone.pid, socket.gethostname(), "x", "2026-01-01T00:00:00+00:00"))
+    deploy(live.context(), "staging", tag=GOOD, lock_wait="5")
+    err = capsys.readouterr().err
+    assert f"stale deploy lock (pid {gone.pid} on {socket.gethostname()}" in err
+    assert "that process is gone" in err
+    assert live.lock_holder() == {}
+
+
+def test_old_lock_of_another_host_is_taken_over_but_a_young_one_is_not(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    young = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _plant_lock(live, LockHolder(1, "ci-runner-gone", "ci", young))
+    with pytest.raises(Exit):
+        deploy(live.context(), "staging", tag=GOOD, lock_wait="0.3")
+    assert "held by pid 1 on ci-runner-gone" in capsys.readouterr().err
+    docker("rm", "-f", f"conveyor-lock-{live.project}")
+    _plant_lock(live, LockHolder(1, "ci-runner-gone", "ci", "2020-01-01T00:00:00+00:00"))
     deploy(live.context(), "staging", tag=GOOD)
-    assert "stale deploy lock (pid 999999 on gone" in capsys.readouterr().err
+    assert "older than lock-max-age (3600s)" in capsys.readouterr().err
+    assert live.serving_release() == GOOD
 
 
 def test_unreachable_daemon_is_one_line(
@@ -293,7 +329,12 @@ def test_failed_first_deploy_leaves_nothing_running(
 
 def test_lock_held_in_process_blocks_a_deployer(live: DemoTarget) -> None:
     resolved = resolve_target(load_project(live.root), "staging", GOOD2)
-    with DeployLock(resolved.state_dir / "deploy.lock"):
+    engine = Compose(resolved.compose)
+    with DeployLock(engine, resolved.compose.project, image=BASE_IMAGE, wait=5) as held:
+        assert live.lock_holder()["io.conveyor.lock.pid"] == str(os.getpid())
+        with pytest.raises(LockHeldError, match=f"held by pid {os.getpid()}"):
+            DeployLock(engine, resolved.compose.project, image=BASE_IMAGE, wait=0.3).acquire()
+        assert held.name == f"conveyor-lock-{live.project}"
         deployer = Deployer(resolved, root=str(live.root), lock_wait=0.2)
         with pytest.raises(LockHeldError):
             deployer.deploy()
@@ -341,3 +382,162 @@ def test_production_deploy_with_yes(
         assert set(prod.containers()) == {"app", "store"}
     finally:
         prod.down()
+
+
+def test_sigint_to_the_process_group_cannot_cut_the_rollback_short(live: DemoTarget) -> None:
+    """A terminal's Ctrl-C reaches the whole foreground group; compose must not die of it."""
+    before = live.serving_release()
+    child = live.invoke("deploy", "--env", "staging", "--tag", BAD, new_session=True)
+    try:
+        assert wait_for(lambda: "bad" in _app_image(live), timeout=60), "never started"
+        os.killpg(child.pid, signal.SIGINT)
+        # Keep pressing Ctrl-C while the rollback's `compose up` replaces the bad container.
+        deadline = time.monotonic() + 60
+        while child.poll() is None and time.monotonic() < deadline:
+            image = _app_image(live)
+            if image and "bad" not in image:
+                break
+            os.killpg(child.pid, signal.SIGINT)
+            time.sleep(0.1)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 1, err
+    assert "interrupted by SIGINT" in err
+    assert "rolled back to release" in err
+    assert live.serving_release() == before
+
+
+SIDECAR = """
+  sidecar:
+    image: ${BASE_IMAGE}
+    command: ["sleep", "infinity"]
+    stop_signal: SIGKILL
+"""
+
+
+def test_ledger_lives_on_the_engine_and_restores_a_removed_service(
+    demo_images: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = make_target(tmp_path)
+    overlay = target.root / "compose.staging.yaml"
+    without = overlay.read_text()
+    try:
+        overlay.write_text(without + SIDECAR)
+        deploy(target.context(), "staging", tag=GOOD)
+        assert set(target.containers()) == {"app", "store", "sidecar"}
+        overlay.write_text(without)  # the next release drops the sidecar
+        deploy(target.context(), "staging", tag=GOOD2)
+        assert set(target.containers()) == {"app", "store"}
+
+        # Another machine: no state dir (a deploy keeps nothing locally), a fresh process.
+        assert not (target.root / ".conveyor").exists()
+        listing = target.invoke("releases", "--env", "staging")
+        out, err = listing.communicate(timeout=60)
+        assert listing.returncode == 0, err
+        assert "2 (live)" in out
+        assert f"app={DEMO_REPOSITORY}:{GOOD}" in out
+        back = target.invoke("rollback", "--env", "staging")
+        _, err = back.communicate(timeout=180)
+        assert back.returncode == 0, err
+        assert target.serving_release() == GOOD
+        assert set(target.containers()) == {"app", "store", "sidecar"}
+
+        # A failed release without the sidecar: the automatic rollback brings it back too.
+        err = failed_deploy(target, BAD, capsys)
+        assert "rolled back to release 3" in err
+        assert set(target.containers()) == {"app", "store", "sidecar"}
+        assert target.serving_release() == GOOD
+        history = ledger_of(target).releases()
+        assert [r.outcome for r in history] == ["deployed", "deployed", "rolled-back", "failed"]
+        assert "sidecar:" in (history[0].config or "")
+        assert "sidecar:" not in (history[-1].config or "")
+    finally:
+        overlay.write_text(without + SIDECAR)  # so `down` removes the sidecar as well
+        target.down()
+
+
+def test_racing_lock_takers_get_exactly_one_lock(tmp_path: Path) -> None:
+    """`docker create --name` is exclusive on the engine: of simultaneous takers one wins."""
+    require_engine()
+    project = f"cvit-race-{os.getpid()}"
+    engine = Compose(ComposeTarget(files=(tmp_path / "unused.yaml",), project=project))
+    locks = [DeployLock(engine, project, image=BASE_IMAGE) for _ in range(4)]
+
+    def take(lock: DeployLock) -> bool:
+        try:
+            lock.acquire()
+        except LockHeldError:
+            return False
+        return True
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(locks)) as pool:
+            won = list(pool.map(take, locks))
+        assert won.count(True) == 1
+    finally:
+        for lock in locks:
+            lock.release()
+    assert docker("container", "inspect", f"conveyor-lock-{project}", check=False).returncode
+
+
+def test_ledger_on_the_engine_refuses_clobbering_and_names_bad_records(tmp_path: Path) -> None:
+    require_engine()
+    project = f"cvit-ledger-{os.getpid()}"
+    engine = Compose(ComposeTarget(files=(tmp_path / "unused.yaml",), project=project))
+    ledger = Ledger(engine, env="staging", project=project)
+    squatter = ledger.volume_name(1)
+    try:
+        docker("volume", "create", squatter)  # the name is taken, without a record
+        with pytest.raises(ConfigError, match=f"volume {squatter} already holds another record"):
+            ledger.record({}, outcome="deployed", git_sha=None)
+        docker("volume", "rm", squatter)
+        first = ledger.record({}, outcome="deployed", git_sha="abc", config="services: {}\n")
+        assert Ledger(engine, env="staging", project=project).releases() == [first]
+        docker("volume", "create", "--label", f"io.conveyor.ledger={project}", squatter + "x")
+        with pytest.raises(ConfigError, match=f"volume {squatter}x: unreadable release record"):
+            ledger.releases()
+        with pytest.raises(ToolFailedError, match="could not create conveyor-lock-"):
+            DeployLock(engine, project, image="conveyor-never-built:none").acquire()
+    finally:
+        names = docker(
+            "volume", "ls", "-q", "--filter", f"label=io.conveyor.ledger={project}"
+        ).stdout.split()
+        docker("volume", "rm", "-f", squatter, *names, check=False)
+
+
+def _compose_up_child(parent: int) -> bool:
+    """True while `parent` runs a `compose ... up` child."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"up" in cmdline and b"--no-build" in cmdline:
+            return True
+    return False
+
+
+def test_sigterm_during_compose_up_lets_it_finish_then_rolls_back(live: DemoTarget) -> None:
+    before = live.serving_release()
+    child = live.invoke("deploy", "--env", "staging", "--tag", BAD, new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _compose_up_child(child.pid):
+            assert time.monotonic() < deadline, "compose up never started"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 1, err
+    assert "interrupted by SIGTERM" in err
+    failed = ledger_of(live).releases()[-1]
+    assert failed.outcome == "failed"
+    assert failed.services["app"].image == f"{DEMO_REPOSITORY}:{BAD}"  # `up` had finished
+    assert live.serving_release() == before

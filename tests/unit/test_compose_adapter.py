@@ -16,6 +16,7 @@ from conveyor.tools.compose import (
     parse_config,
     parse_inspect,
     parse_ports,
+    parse_records,
     port_conflict,
     services_publishing,
 )
@@ -178,3 +179,16 @@ def test_no_compose_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
         ToolNotFoundError, match=r"neither `docker compose` \(v2\) nor `docker-compose`"
     ):
         Compose(ComposeTarget(files=(), project="p"), runner=Runner())
+
+
+def test_volume_and_container_records() -> None:
+    volume = {"Name": "conveyor-release-demo-000001", "Labels": {"k": "v"}, "Driver": "local"}
+    volumes = parse_records(json.dumps([volume]))
+    assert volumes[0].name == volumes[0].id == "conveyor-release-demo-000001"
+    assert volumes[0].labels == {"k": "v"}
+    labels = {"io.conveyor.lock": "demo"}
+    container = {"Id": "abc", "Name": "/conveyor-lock-demo", "Config": {"Labels": labels}}
+    containers = parse_records(json.dumps([container]))
+    assert (containers[0].name, containers[0].id) == ("conveyor-lock-demo", "abc")
+    assert containers[0].labels == {"io.conveyor.lock": "demo"}
+    assert parse_records("[]") == []

@@ -1,17 +1,37 @@
-"""Release ledger: ids, live-release matching, atomic rewrite, unreadable files."""
+"""Release ledger records: labels round trip, unreadable records, live-release matching."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from conveyor.deploy.ledger import Ledger, ServiceImage, deployer, running_images
+from conveyor.deploy.ledger import (
+    PROJECT_LABEL,
+    RECORD_LABEL,
+    Release,
+    ServiceImage,
+    deployer,
+    live_release,
+    parse_record,
+    record_labels,
+    running_images,
+)
 from conveyor.errors import ConfigError
-from conveyor.tools.compose import ContainerState
+from conveyor.tools.compose import ContainerState, EngineRecord
 
 V1 = {"app": ServiceImage(image="demo:1", image_id="sha256:1")}
 V2 = {"app": ServiceImage(image="demo:2", image_id="sha256:2")}
+CONFIG = "services:\n  app:\n    image: demo:1\n    environment:\n      A: 'x = y, z'\n"
+
+
+def release(
+    release_id: int, services: dict[str, ServiceImage], outcome: str = "deployed"
+) -> Release:
+    return Release.model_validate(
+        {
+            "id": release_id, "env": "staging", "project": "demo", "services": services,
+            "created_at": "2026-01-01T00:00:00+00:00", "by": "me@host", "outcome": outcome,
+        }
+    )  # fmt: skip
 
 
 def container(
@@ -23,33 +43,40 @@ def container(
     )  # fmt: skip
 
 
-def test_records_survive_a_new_ledger_object(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "s", env="staging", project="demo")
-    first = ledger.record(V1, outcome="deployed", git_sha="abc", note="")
-    second = ledger.record(V2, outcome="failed", git_sha=None, note="unhealthy")
-    again = Ledger(tmp_path / "s", env="staging", project="demo")
-    assert [r.id for r in again.releases()] == [first.id, second.id] == [1, 2]
-    assert again.get(2).note == "unhealthy"
-    assert again.releases()[0].by == deployer()
-    assert not list((tmp_path / "s").glob("*.tmp"))
+def test_a_record_round_trips_through_volume_labels() -> None:
+    original = release(4, V1).model_copy(update={"config": CONFIG, "git_sha": "abc"})
+    labels = record_labels(original)
+    assert labels[PROJECT_LABEL] == "demo"
+    assert labels["io.conveyor.ledger.release"] == "4"
+    assert "\n" not in labels[RECORD_LABEL]  # one line: a safe `--label key=value` argument
+    back = parse_record(EngineRecord(name="conveyor-release-demo-000004", id="", labels=labels))
+    assert back == original
+    assert back.config == CONFIG
 
 
-def test_live_release_is_the_newest_good_one_with_the_running_images(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path, env="staging", project="demo")
-    ledger.record(V1, outcome="deployed", git_sha=None)
-    ledger.record(V2, outcome="failed", git_sha=None)
-    newest_v1 = ledger.record(V1, outcome="rolled-back", git_sha=None)
-    assert ledger.live(V1) == newest_v1
-    assert ledger.live(V2) is None  # a failed release is never "live"
+def test_a_large_configuration_is_stored_gzipped_and_read_back() -> None:
+    big = "services:\n" + "".join(f"  s{i}:\n    image: demo:{i}\n" for i in range(5000))
+    original = release(5, V1).model_copy(update={"config": big})
+    labels = record_labels(original)
+    assert len(labels[RECORD_LABEL]) < len(big) / 4
+    assert "gzip+base64:" in labels[RECORD_LABEL]
+    assert parse_record(EngineRecord(name="v", id="", labels=labels)) == original
+    mangled = labels[RECORD_LABEL].replace("gzip+base64:", "gzip+base64:!")
+    with pytest.raises(ConfigError, match="volume v: unreadable release record"):
+        parse_record(EngineRecord(name="v", id="", labels={RECORD_LABEL: mangled}))
 
 
-def test_unknown_release_and_corrupt_file(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path, env="staging", project="demo")
-    with pytest.raises(ConfigError, match="release 7 is not in the ledger of staging"):
-        ledger.get(7)
-    ledger.path.write_text("{not json")
-    with pytest.raises(ConfigError, match="unreadable release ledger"):
-        ledger.releases()
+def test_an_unreadable_record_names_its_volume() -> None:
+    broken = EngineRecord(name="conveyor-release-demo-000002", id="", labels={RECORD_LABEL: "{"})
+    with pytest.raises(ConfigError, match="volume conveyor-release-demo-000002: unreadable"):
+        parse_record(broken)
+
+
+def test_live_release_is_the_newest_good_one_with_the_running_images() -> None:
+    history = [release(1, V1), release(2, V2, "failed"), release(3, V1, "rolled-back")]
+    assert live_release(history, V1) == history[2]
+    assert live_release(history, V2) is None  # a failed release is never "live"
+    assert live_release([], V1) is None
 
 
 def test_running_images_prefers_running_containers() -> None:

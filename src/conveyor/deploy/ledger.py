@@ -1,28 +1,42 @@
 """The release ledger: which images ran on a target, when, from which commit, deployed by whom.
 
-One JSON file per target under the state directory, rewritten atomically (write + rename)
-while the deploy lock is held, so it survives the deploying process and never half-writes.
+It lives on the target's Docker engine, not on the machine that deploys: each release is a
+small labelled volume (`conveyor-release-<project>-<id>`) whose labels hold the record,
+including the resolved compose configuration it ran with. A later `inv releases` or
+`inv rollback` from another machine (a fresh CI runner on the same DOCKER_HOST or context)
+reads the same ledger; volumes need no image, and one `volume ls` + `volume inspect` lists
+them. Records are written while the deploy lock is held, one create per release.
+There is deliberately no local file fallback: a second copy could only disagree with the
+engine. Caveat: `docker volume prune` on engines before 23.0 removes unused named volumes,
+the ledger with them; exclude it with `--filter label!=io.conveyor.ledger`.
 """
 
 from __future__ import annotations
 
+import base64
 import getpass
-import json
+import gzip
 import os
 import socket
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from conveyor.errors import ConfigError
-from conveyor.tools.compose import ContainerState
+from conveyor.tools.compose import Compose, ContainerState, EngineRecord
 
 Outcome = Literal["observed", "deployed", "failed", "rolled-back"]
 GOOD_OUTCOMES = ("observed", "deployed", "rolled-back")
-LEDGER_FILE = "releases.json"
+PROJECT_LABEL = "io.conveyor.ledger"
+ENV_LABEL = "io.conveyor.ledger.env"
+ID_LABEL = "io.conveyor.ledger.release"
+RECORD_LABEL = "io.conveyor.ledger.record"
+VOLUME_PREFIX = "conveyor-release-"
+PLAIN_RECORD_MAX = 64_000  # Linux caps one argv string at 128 KiB
+GZIP_PREFIX = "gzip+base64:"
 
 
 class ServiceImage(BaseModel):
@@ -43,24 +57,18 @@ class Release(BaseModel):
     env: str
     project: str
     services: dict[str, ServiceImage]
-    git_sha: str | None = None
+    git_sha: Optional[str] = None  # noqa: UP045 - pydantic evaluates it on Python 3.9
     created_at: str
     by: str
     outcome: Outcome
     note: str = ""
+    config: Optional[str] = None  # noqa: UP045 - `compose config` output it ran with
 
     def same_images(self, services: Mapping[str, ServiceImage]) -> bool:
         """True when `services` run exactly this release's image IDs."""
         return {k: v.image_id for k, v in self.services.items()} == {
             k: v.image_id for k, v in services.items()
         }
-
-
-class LedgerFile(BaseModel):
-    """The file format (versioned, so it can evolve)."""
-
-    version: int = 1
-    releases: list[Release] = Field(default_factory=list)
 
 
 def running_images(containers: list[ContainerState]) -> dict[str, ServiceImage]:
@@ -84,26 +92,69 @@ def deployer() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-class Ledger:
-    """Reads and appends the releases of one target."""
+def record_labels(release: Release) -> dict[str, str]:
+    """The labels of the volume that stores `release`.
 
-    def __init__(self, state_dir: Path, *, env: str, project: str) -> None:
-        self.path = state_dir / LEDGER_FILE
+    The record is plain JSON (readable with `docker volume inspect`) unless it would be too
+    long for one command-line argument; then its compose configuration is gzipped.
+    """
+    record = release.model_dump_json()
+    if len(record) > PLAIN_RECORD_MAX and release.config is not None:
+        packed = base64.b64encode(gzip.compress(release.config.encode("utf-8"), mtime=0))
+        squeezed = release.model_copy(update={"config": GZIP_PREFIX + packed.decode("ascii")})
+        record = squeezed.model_dump_json()
+    return {
+        PROJECT_LABEL: release.project,
+        ENV_LABEL: release.env,
+        ID_LABEL: str(release.id),
+        RECORD_LABEL: record,
+    }
+
+
+def parse_record(volume: EngineRecord) -> Release:
+    """The release a ledger volume stores; ConfigError naming the volume when unreadable."""
+    try:
+        release = Release.model_validate_json(volume.labels.get(RECORD_LABEL, ""))
+        config = release.config or ""
+        if config.startswith(GZIP_PREFIX):  # `compose config` output never starts so
+            packed = base64.b64decode(config[len(GZIP_PREFIX) :], validate=True)
+            unpacked = gzip.decompress(packed).decode("utf-8")
+            release = release.model_copy(update={"config": unpacked})
+        return release
+    except (ValidationError, ValueError, OSError, EOFError, zlib.error) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(
+            f"volume {volume.name}: unreadable release record ({first})",
+            hint=f"inspect it with `docker volume inspect {volume.name}`; "
+            "remove it to drop that entry from the ledger",
+        ) from None
+
+
+def live_release(
+    releases: Sequence[Release], services: Mapping[str, ServiceImage]
+) -> Release | None:
+    """The newest good release whose images are the ones running now."""
+    for release in reversed(releases):
+        if release.outcome in GOOD_OUTCOMES and release.same_images(services):
+            return release
+    return None
+
+
+class Ledger:
+    """Reads and appends the releases of one compose project on its engine."""
+
+    def __init__(self, engine: Compose, *, env: str, project: str) -> None:
+        self.engine = engine
         self.env = env
         self.project = project
 
+    def volume_name(self, release_id: int) -> str:
+        return f"{VOLUME_PREFIX}{self.project}-{release_id:06d}"
+
     def releases(self) -> list[Release]:
         """Every recorded release, oldest first."""
-        if not self.path.is_file():
-            return []
-        try:
-            return LedgerFile.model_validate_json(self.path.read_text(encoding="utf-8")).releases
-        except (ValidationError, ValueError) as exc:
-            first = str(exc).splitlines()[0]
-            raise ConfigError(
-                f"{self.path}: unreadable release ledger: {first}",
-                hint="restore it from a backup, or move it away to start a new ledger",
-            ) from None
+        volumes = self.engine.volumes(f"{PROJECT_LABEL}={self.project}")
+        return sorted((parse_record(v) for v in volumes), key=lambda r: r.id)
 
     def get(self, release_id: int) -> Release:
         for release in self.releases():
@@ -116,10 +167,7 @@ class Ledger:
 
     def live(self, services: Mapping[str, ServiceImage]) -> Release | None:
         """The newest good release whose images are the ones running now."""
-        for release in reversed(self.releases()):
-            if release.outcome in GOOD_OUTCOMES and release.same_images(services):
-                return release
-        return None
+        return live_release(self.releases(), services)
 
     def record(
         self,
@@ -128,11 +176,11 @@ class Ledger:
         outcome: Outcome,
         git_sha: str | None,
         note: str = "",
+        config: str | None = None,
     ) -> Release:
-        """Append a release and rewrite the file atomically."""
-        existing = self.releases()
+        """Append a release: one new labelled volume on the target's engine."""
         release = Release(
-            id=max((r.id for r in existing), default=0) + 1,
+            id=max((r.id for r in self.releases()), default=0) + 1,
             env=self.env,
             project=self.project,
             services=dict(services),
@@ -141,10 +189,15 @@ class Ledger:
             by=deployer(),
             outcome=outcome,
             note=note,
+            config=config,
         )
-        data = LedgerFile(releases=[*existing, release])
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(data.model_dump(), indent=2) + "\n", encoding="utf-8")
-        os.replace(scratch, self.path)
+        labels = record_labels(release)
+        name = self.volume_name(release.id)
+        stored = self.engine.create_volume(name, labels)
+        if dict(stored.labels) != labels:  # the name existed: another writer got there first
+            raise ConfigError(
+                f"release ledger of {self.project}: volume {name} already holds another record",
+                hint="another deploy wrote the ledger without the deploy lock; run "
+                f"`inv releases --env {self.env}` and deploy again",
+            )
         return release

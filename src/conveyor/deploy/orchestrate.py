@@ -3,7 +3,15 @@
 Order matters: everything that can be checked without changing the target (environment,
 compose files, smoke URLs, images, daemon, free ports) is checked before the first
 `compose up`; from then on any failure, including SIGINT/SIGTERM, restores the previous
-release and waits for it to be healthy before exiting non-zero.
+release and waits for it to be healthy before exiting non-zero. Compose and docker run in
+their own session, so a Ctrl-C in the terminal reaches only this process, which decides:
+a signal during `compose up` lets it finish and then rolls back, one during the health
+wait or smoke tests rolls back at once, and one during the rollback is noted, not obeyed.
+
+A release is restored from the compose configuration recorded with it, so services the
+failed release added are removed and services it dropped come back; a release recorded
+without one (observed before its first Conveyor deploy) is restored with today's compose
+files and its recorded images.
 """
 
 from __future__ import annotations
@@ -22,11 +30,11 @@ from conveyor.deploy.health import HealthReport, Progress, wait_healthy
 from conveyor.deploy.ledger import Ledger, Release, running_images
 from conveyor.deploy.lock import DeployLock
 from conveyor.deploy.rollback import (
-    PIN_FILE,
     Interrupted,
     pinned_images,
     signals_as_errors,
     write_pin_file,
+    write_snapshot,
 )
 from conveyor.deploy.smoke import SmokeResult, run_smoke_tests, smoke_url
 from conveyor.deploy.target import Target
@@ -34,8 +42,10 @@ from conveyor.errors import ConfigError, ConveyorError, GateFailedError, Invalid
 from conveyor.runner import Runner
 from conveyor.tools.compose import (
     Compose,
+    ComposeTarget,
     ContainerState,
     ServiceSpec,
+    parse_config,
     port_conflict,
     services_publishing,
 )
@@ -122,12 +132,12 @@ class Deployer:
         self.target = target
         self.root = root
         self.runner = runner or Runner()
-        self.compose = compose or Compose(target.compose, runner=self.runner)
+        self.compose = compose or Compose(target.compose, runner=self.runner, new_session=True)
         self.console = console or Console(file=sys.stderr)
         self.lock_wait = target.settings.lock_wait if lock_wait is None else lock_wait
         self.timeout = target.settings.health_timeout if health_timeout is None else health_timeout
         self.ledger = Ledger(
-            target.state_dir, env=target.env or "default", project=target.compose.project
+            self.compose, env=target.env or "default", project=target.compose.project
         )
 
     # -- checks that change nothing -------------------------------------------------------
@@ -145,10 +155,14 @@ class Deployer:
             smoke_url(env.scheme, env.host, env.port, t.path) for t in self.target.settings.smoke
         ]
 
-    def preflight(self, compose: Compose) -> dict[str, ServiceSpec]:
-        """Validate everything a deploy needs; raise before anything changes."""
+    def preflight(self, compose: Compose) -> tuple[dict[str, ServiceSpec], str]:
+        """Validate everything a deploy needs; raise before anything changes.
+
+        Returns the services and the resolved configuration (recorded with the release).
+        """
         self.smoke_urls()
-        specs = compose.config()
+        rendered = compose.render()
+        specs = parse_config(rendered)
         compose.ping()
         for spec in specs.values():
             if spec.image and compose.image_id(spec.image) is None:
@@ -156,7 +170,24 @@ class Deployer:
                     f"image {spec.image} of service {spec.name} is not on the Docker engine",
                     hint="build it first (inv build), or check --tag",
                 )
-        return specs
+        return specs, rendered
+
+    def lock(self, specs: Mapping[str, ServiceSpec]) -> DeployLock:
+        """The target's deploy lock, made from an image this deploy has checked is there."""
+        image = next((s.image for s in specs.values() if s.image), None)
+        if image is None:
+            raise ConfigError(
+                f"{self.target.label}: no service names an image",
+                hint="give each service an `image:` (Conveyor deploys built images)",
+            )
+        return DeployLock(
+            self.compose,
+            self.target.compose.project,
+            image=image,
+            wait=self.lock_wait,
+            max_age=self.target.settings.lock_max_age,
+            what=self.target.label,
+        )
 
     # -- the deploy ---------------------------------------------------------------------
 
@@ -165,29 +196,38 @@ class Deployer:
         self.check_confirmation(yes)
         compose = self.compose
         if to_release is not None:
-            pinned = self.ledger.get(to_release)
-            compose = self._pinned(pinned)
-        specs = self.preflight(compose)
-        with DeployLock(
-            self.target.state_dir / "deploy.lock", wait=self.lock_wait, what=self.target.label
-        ) as lock:
+            self.compose.ping()  # the ledger is on the engine: say so if it is unreachable
+            compose = self._pinned(self.ledger.get(to_release))
+        specs, rendered = self.preflight(compose)
+        with self.lock(specs) as lock:
             if lock.stale is not None:
                 self.console.print(
                     f"note: took over a stale deploy lock ({lock.stale.describe()}; "
-                    "that process is gone)"
+                    f"{lock.stale_why})"
                 )
-            return self._deploy_locked(compose, specs, to_release)
+            elif lock.stale_why:
+                self.console.print(f"note: took over a deploy lock ({lock.stale_why})")
+            return self._deploy_locked(compose, specs, rendered, to_release)
 
     def _pinned(self, release: Release) -> Compose:
-        """The target with every service pinned to `release`'s images."""
-        pins = pinned_images(self.compose, release.services)
-        path = write_pin_file(self.target.state_dir / PIN_FILE.format(id=release.id), pins)
-        return Compose(
-            self.target.compose.with_files(path), runner=self.runner, command=self.compose.command
+        """The target as `release` ran it: its recorded configuration (when it has one),
+        every service pinned to its recorded images."""
+        scratch = self.target.state_dir / f"release-{release.id}"
+        pin = write_pin_file(scratch / "pin.yaml", pinned_images(self.compose, release.services))
+        base = self.target.compose
+        if release.config is None:
+            return self.compose.on(base.with_files(pin))
+        snapshot = write_snapshot(scratch / "compose.yaml", release.config)
+        return self.compose.on(
+            ComposeTarget(files=(snapshot, pin), project=base.project, context=base.context)
         )
 
     def _deploy_locked(
-        self, compose: Compose, specs: dict[str, ServiceSpec], to_release: int | None
+        self,
+        compose: Compose,
+        specs: dict[str, ServiceSpec],
+        rendered: str,
+        to_release: int | None,
     ) -> DeployResult:
         before = self.compose.containers()
         live = running_images(before)
@@ -209,8 +249,12 @@ class Deployer:
         smoke: list[SmokeResult] = []
         with signals_as_errors() as guard:
             try:
-                guard.armed = True
+                # `compose up` is never cut short (half-applied, or a Compose v2 plugin left
+                # running beside the rollback): a signal now lets it finish, then rolls back.
                 self._up(compose, services, specs)
+                if guard.pending:
+                    raise Interrupted(guard.pending)
+                guard.armed = True
                 report = self._wait(compose, services, baseline)
                 if not report.healthy:
                     raise StepFailed(report.summary(), report.details())
@@ -220,7 +264,9 @@ class Deployer:
                 guard.armed = False
                 failure = exc.summary if isinstance(exc, StepFailed) else str(exc)
                 details = exc.details if isinstance(exc, StepFailed) else ""
-                return self._roll_back(failure, details, previous, specs, smoke)
+                return self._roll_back(
+                    failure, details, previous, specs=specs, rendered=rendered, smoke=smoke
+                )
         now = compose.containers()
         note = f"rollback to release {to_release}" if to_release is not None else ""
         release = self.ledger.record(
@@ -228,6 +274,7 @@ class Deployer:
             outcome="rolled-back" if to_release is not None else "deployed",
             git_sha=git_sha(self.runner, self.root),
             note=note,
+            config=rendered,
         )
         return DeployResult(ok=True, release=release, running=now, smoke=smoke)
 
@@ -289,7 +336,9 @@ class Deployer:
         failure: str,
         details: str,
         previous: Release | None,
+        *,
         specs: Mapping[str, ServiceSpec],
+        rendered: str,
         smoke: list[SmokeResult],
     ) -> DeployResult:
         """Restore `previous` (or remove the failed first release) and wait for health."""
@@ -300,6 +349,7 @@ class Deployer:
                 outcome="failed",
                 git_sha=git_sha(self.runner, self.root),
                 note=failure[:300],
+                config=rendered,
             )
         self.console.print(f"[red]deploy failed:[/] {failure}")
         if details:
@@ -309,12 +359,15 @@ class Deployer:
             self.compose.down()
             return DeployResult(ok=False, failure=failure, details=details, smoke=smoke)
         self.console.print(f"rolling back to release {previous.id} ...")
-        restore = self._pinned(previous)
-        extra = [s for s in specs if s not in previous.services]
-        restore.remove(extra)
-        back = [s for s in previous.services if s in specs]
         with signals_as_errors() as guard:  # a second signal must not cut the rollback short
-            restore.up(back, timeout=self.timeout + UP_GRACE_SECONDS)
+            restore = self._pinned(previous)
+            if previous.config is not None:  # its own services: `--remove-orphans` drops others
+                back = list(parse_config(previous.config))
+                restore.up(timeout=self.timeout + UP_GRACE_SECONDS)
+            else:
+                restore.remove([s for s in specs if s not in previous.services])
+                back = [s for s in previous.services if s in specs]
+                restore.up(back, timeout=self.timeout + UP_GRACE_SECONDS)
             report = self._wait(restore, back, {})
         if guard.pending:
             self.console.print(

@@ -1,8 +1,10 @@
-"""Going back: pin every service to the images of a recorded release and bring that up.
+"""Going back: the compose configuration a release ran with, its services pinned to its images.
 
-The pin is a small compose file layered on top of the target's own files, so ports,
-volumes and environment stay as configured and only the images change. A reference that
-now points at a different image (a moved tag) is pinned by image ID instead.
+The recorded configuration (`compose config` output stored in the ledger) is written to a
+scratch file and used instead of today's compose files, so the release comes back with the
+services, ports and environment it had. The pin is a small compose file layered on top that
+only sets images: a reference that now points at a different image (a moved tag) is pinned
+by image ID instead.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from types import FrameType
 
 from conveyor.deploy.ledger import ServiceImage
 from conveyor.tools.compose import Compose
-
-PIN_FILE = "release-{id}.pin.yaml"
 
 
 class Interrupted(Exception):
@@ -70,9 +70,18 @@ def pinned_images(compose: Compose, services: Mapping[str, ServiceImage]) -> dic
 
 def write_pin_file(path: Path, pins: Mapping[str, str]) -> Path:
     """A compose overlay that only sets `image:` per service (JSON is valid YAML)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     body = {"services": {name: {"image": image} for name, image in sorted(pins.items())}}
+    return _write(path, json.dumps(body, indent=2) + "\n")
+
+
+def write_snapshot(path: Path, config: str) -> Path:
+    """A recorded `compose config` output as a compose file."""
+    return _write(path, config)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_suffix(f".{os.getpid()}.tmp")
-    scratch.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    scratch.write_text(text, encoding="utf-8")
     os.replace(scratch, path)
     return path

@@ -1,7 +1,8 @@
 """From `[tool.conveyor.deploy]` and an environment name to one compose target.
 
 Everything here is checked before Docker is touched: the environment name's grammar and
-that it is configured, the tag's grammar, and where the ledger and lock of the target live.
+that it is configured, the tag's grammar. The ledger and the lock live on the target's
+engine; the state directory only holds scratch compose files a rollback is run from.
 """
 
 from __future__ import annotations

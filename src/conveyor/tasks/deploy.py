@@ -121,6 +121,7 @@ def rollback(
 ) -> None:
     """Bring back a recorded release (health-gated, like a deploy)."""
     deployer, reports = _deployer(c, env, None, lock_wait, timeout)
+    deployer.compose.ping()
     release = release_id(to) if to is not None else deployer.rollback_candidate().id
     result = deployer.deploy(yes=yes, to_release=release)
     _finish(deployer, result, f"rollback to release {release}", reports)
@@ -129,10 +130,10 @@ def rollback(
 @task(help={"env": ENV_HELP})
 @reports_errors
 def releases(c: Context, env: str) -> None:
-    """List the release ledger of an environment, newest first, the live one marked."""
+    """List the release ledger (kept on the target's engine), newest first, the live one marked."""
     deployer, _ = _deployer(c, env)
-    recorded = deployer.ledger.releases()
     deployer.compose.ping()
+    recorded = deployer.ledger.releases()
     live = deployer.ledger.live(running_images(deployer.compose.containers()))
     Console(width=None if sys.stdout.isatty() else 200).print(releases_table(recorded, live))
 

@@ -3,7 +3,8 @@
 Container state comes from `docker inspect` (`.State.Status`, `.State.Health`), found through
 the `com.docker.compose.*` labels both Compose versions set, so the rest of Conveyor never
 cares which Compose it talks to. Remote engines are reached through `DOCKER_HOST` or a docker
-context, passed straight through.
+context, passed straight through. Small records kept on the engine itself (labelled volumes,
+a never-started marker container) let deploy state live with the target, not the runner.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from typing import Any
 import yaml
 
 from conveyor.errors import ConfigError, ToolFailedError, ToolNotFoundError
-from conveyor.runner import Runner
+from conveyor.runner import Completed, Runner
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 ONEOFF_LABEL = "com.docker.compose.oneoff"
+_NAME_TAKEN = re.compile(r"name \S+ is already in use|already exists", re.IGNORECASE)
 _PORT_TAKEN = re.compile(
     r"(?:Bind for [\d.:\[\]a-f]*?:(?P<a>\d+) failed: port is already allocated"
     r"|listen tcp[46]? [\d.:\[\]a-f]*?:(?P<b>\d+): bind: address already in use)"
@@ -79,6 +81,15 @@ class ContainerState:
     started_at: str = ""
     oneoff: bool = False
     host_ports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngineRecord:
+    """A labelled object on the engine (a volume or a marker container): name, id, labels."""
+
+    name: str
+    id: str
+    labels: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -217,6 +228,22 @@ def _host_ports(item: Mapping[str, Any]) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
+def parse_records(text: str) -> list[EngineRecord]:
+    """Names, IDs and labels from `docker volume inspect` or `docker container inspect` JSON."""
+    records: list[EngineRecord] = []
+    for item in json.loads(text or "[]"):
+        config = item.get("Config") or {}
+        labels = item.get("Labels") if "Labels" in item else config.get("Labels")
+        records.append(
+            EngineRecord(
+                name=str(item.get("Name", "")).lstrip("/"),
+                id=str(item.get("Id") or item.get("Name", "")),
+                labels={str(k): str(v) for k, v in (labels or {}).items()},
+            )
+        )
+    return records
+
+
 def port_conflict(stderr: str) -> int | None:
     """The host port Compose could not publish because something else holds it."""
     match = _PORT_TAKEN.search(stderr)
@@ -238,11 +265,35 @@ class Compose:
         runner: Runner | None = None,
         command: Sequence[str] | None = None,
         docker: str = "docker",
+        new_session: bool = False,
     ) -> None:
         self.target = target
         self.runner = runner or Runner()
         self.docker = docker
+        self.new_session = new_session  # children immune to the terminal's Ctrl-C
         self.command = tuple(command) if command else detect_compose(self.runner, docker)
+
+    def on(self, target: ComposeTarget) -> Compose:
+        """The same Compose command and runner, acting on another target."""
+        return Compose(
+            target,
+            runner=self.runner,
+            command=self.command,
+            docker=self.docker,
+            new_session=self.new_session,
+        )
+
+    def run_docker(
+        self, *args: str, timeout: float = 30, ok_codes: Sequence[int] = (0,)
+    ) -> Completed:
+        """Run one `docker` subcommand against the target's engine."""
+        return self.runner.run(
+            self.docker_argv(*args),
+            timeout=timeout,
+            tool="docker",
+            ok_codes=ok_codes,
+            new_session=self.new_session,
+        )
 
     @property
     def is_v2(self) -> bool:
@@ -279,17 +330,14 @@ class Compose:
             env=self._env(),
             timeout=timeout,
             tool="docker compose",
+            new_session=self.new_session,
         )
         return done.stdout
 
     def ping(self) -> str:
         """The engine's version; a one-line error when the daemon cannot be reached."""
         try:
-            done = self.runner.run(
-                self.docker_argv("version", "--format", "{{.Server.Version}}"),
-                timeout=30,
-                tool="docker",
-            )
+            done = self.run_docker("version", "--format", "{{.Server.Version}}")
         except ToolFailedError as exc:
             where = self.target.context or os.environ.get("DOCKER_HOST") or "the local socket"
             reason = next((ln for ln in exc.hint.splitlines() if ln.strip()), exc.message)
@@ -302,6 +350,10 @@ class Compose:
 
     def config(self) -> dict[str, ServiceSpec]:
         """Validate and render the compose files; ConfigError (naming them) when malformed."""
+        return parse_config(self.render())
+
+    def render(self) -> str:
+        """`compose config`: the resolved configuration as YAML; ConfigError when malformed."""
         missing = [p for p in self.target.files if not p.is_file()]
         if self.target.env_file is not None and not self.target.env_file.is_file():
             missing.append(self.target.env_file)
@@ -318,7 +370,7 @@ class Compose:
                 f"invalid compose configuration ({files})",
                 hint=exc.hint or exc.message,
             ) from None
-        return parse_config(text)
+        return text
 
     def up(self, services: Sequence[str] = (), *, timeout: float | None = None) -> None:
         """Create/recreate and start in the background; images must already exist."""
@@ -340,43 +392,78 @@ class Compose:
 
     def container_logs(self, container: str, *, tail: int = 50) -> str:
         """The last `tail` lines a container wrote (stdout and stderr)."""
-        done = self.runner.run(
-            self.docker_argv("logs", "--tail", str(tail), container),
-            timeout=60,
-            tool="docker",
-            ok_codes=(0, 1),
-        )
+        done = self.run_docker("logs", "--tail", str(tail), container, timeout=60, ok_codes=(0, 1))
         return (done.stdout + done.stderr).strip()
 
     def containers(self) -> list[ContainerState]:
         """Every (non one-off) container of the project, with its state."""
-        listed = self.runner.run(
-            self.docker_argv(
-                "ps",
-                "--all",
-                "--quiet",
-                "--no-trunc",
-                "--filter",
-                f"label={PROJECT_LABEL}={self.target.project}",
-            ),
-            timeout=30,
-            tool="docker",
-        )
+        listed = self.run_docker(
+            "ps", "--all", "--quiet", "--no-trunc",
+            "--filter", f"label={PROJECT_LABEL}={self.target.project}",
+        )  # fmt: skip
         ids = listed.stdout.split()
         if not ids:
             return []
         # A container can vanish between `ps` and `inspect` (recreated): ignore those.
-        done = self.runner.run(
-            self.docker_argv("inspect", *ids), timeout=30, tool="docker", ok_codes=(0, 1)
-        )
+        done = self.run_docker("inspect", *ids, ok_codes=(0, 1))
         return [c for c in parse_inspect(done.stdout) if c.service and not c.oneoff]
 
     def image_id(self, reference: str) -> str | None:
         """The local image ID a reference points to, or None when absent."""
-        done = self.runner.run(
-            self.docker_argv("image", "inspect", "--format", "{{.Id}}", reference),
-            timeout=30,
-            tool="docker",
-            ok_codes=(0, 1),
+        done = self.run_docker(
+            "image", "inspect", "--format", "{{.Id}}", reference, ok_codes=(0, 1)
         )
         return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+    # -- small records kept on the engine ------------------------------------------------
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> EngineRecord:
+        """Create a labelled volume; the volume as the engine now has it.
+
+        `docker volume create` of an existing name succeeds and keeps the old labels, so
+        callers compare the returned labels with theirs.
+        """
+        self.run_docker("volume", "create", *_label_args(labels), name)
+        return self.volumes_named([name])[0]
+
+    def volumes(self, label: str) -> list[EngineRecord]:
+        """Every volume carrying `label` (`key` or `key=value`), with its labels."""
+        listed = self.run_docker("volume", "ls", "--quiet", "--filter", f"label={label}")
+        names = listed.stdout.split()
+        return self.volumes_named(names) if names else []
+
+    def volumes_named(self, names: Sequence[str]) -> list[EngineRecord]:
+        done = self.run_docker("volume", "inspect", *names, ok_codes=(0, 1))
+        return parse_records(done.stdout)
+
+    def create_marker(self, name: str, image: str, labels: Mapping[str, str]) -> str | None:
+        """Create (never start) a container named `name`: its ID, or None if the name is taken.
+
+        The engine reserves container names atomically, which makes this a lock primitive.
+        """
+        done = self.run_docker(
+            "create", "--name", name, "--pull", "never", "--network", "none",
+            *_label_args(labels), image,
+            ok_codes=(0, 1, 125),
+        )  # fmt: skip
+        if done.returncode == 0:
+            return done.stdout.strip().splitlines()[-1]
+        if _NAME_TAKEN.search(done.stderr):
+            return None
+        raise ToolFailedError(
+            f"docker: could not create {name} from {image}", hint=done.stderr.strip()
+        )
+
+    def marker(self, name: str) -> EngineRecord | None:
+        """The container named `name`, or None."""
+        done = self.run_docker("container", "inspect", name, ok_codes=(0, 1))
+        found = parse_records(done.stdout) if done.returncode == 0 else []
+        return found[0] if found else None
+
+    def remove_container(self, container: str) -> None:
+        """Remove a container by ID (absent already is fine)."""
+        self.run_docker("rm", "--force", container, ok_codes=(0, 1))
+
+
+def _label_args(labels: Mapping[str, str]) -> list[str]:
+    return [arg for key, value in labels.items() for arg in ("--label", f"{key}={value}")]
