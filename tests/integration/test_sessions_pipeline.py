@@ -235,7 +235,7 @@ def test_clean_project_passes_every_default_session(
         clean, "-s", *sessions, monkeypatch=monkeypatch, capfd=capfd, step_summary=summary
     )
     assert code == 0, output
-    assert "ruff check --output-format=github" in output
+    assert "ruff check --output-format=json" in output
     gates = summary.read_text()
     assert "### Coverage (passed)\n\n100.0% of the sources (threshold 90%)" in gates
     assert "### Security (passed)\n\nNo findings." in gates

@@ -1,13 +1,23 @@
-"""`lint`: ruff check (import order through the `I` rules) and ruff format --check."""
+"""`lint`: ruff check (import order through the `I` rules) and ruff format --check.
+
+ruff check writes JSON under the reports directory; each finding is printed as
+`file:line: CODE message` and, under GitHub Actions, becomes an annotation (the ten most
+severe) and a row of the step-summary table.
+"""
 
 from __future__ import annotations
 
 import nox
 
 from conveyor.config import Project
-from conveyor.reports.github import in_github_actions
+from conveyor.errors import GateFailedError
+from conveyor.reports.annotations import from_ruff, report_file
+from conveyor.reports.github import group
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
+
+RUFF_OK_CODES = (0, 1)
+"""ruff check exits 1 when it reports violations; 2 is a usage or configuration error."""
 
 
 def lint(session: nox.Session, project: Project) -> None:
@@ -15,9 +25,27 @@ def lint(session: nox.Session, project: Project) -> None:
     if not sync(session, project, "lint", only=True):
         return
     paths = [*project.settings.src, *project.settings.tests]
-    annotate = ["--output-format=github"] if in_github_actions() else []
-    session.run("ruff", "check", *annotate, *paths)
-    session.run("ruff", "format", "--check", *paths)
+    project.reports.mkdir(parents=True, exist_ok=True)
+    report = project.reports / "ruff.json"
+    with group("ruff check"):
+        session.run(
+            "ruff",
+            "check",
+            "--output-format=json",
+            f"--output-file={report}",
+            *paths,
+            success_codes=list(RUFF_OK_CODES),
+        )
+        findings = report_file("ruff check", report, from_ruff, project.root)
+        for finding in findings:
+            print(f"{finding.file}:{finding.line}: {finding.message}", flush=True)
+    with group("ruff format --check"):
+        session.run("ruff", "format", "--check", *paths)
+    if findings:
+        raise GateFailedError(
+            f"ruff check: {len(findings)} problem(s) in {', '.join(paths)}",
+            hint="fix them (many with `uv run ruff check --fix`)",
+        )
 
 
 def register(project: Project) -> None:
