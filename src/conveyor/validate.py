@@ -88,9 +88,8 @@ def validate_image(reference: str) -> str:
         IMAGE_REFERENCE,
         hint="use lowercase [registry/]name[:tag], e.g. ghcr.io/acme/app:1.2.3",
     )
-    name = IMAGE_REFERENCE.fullmatch(reference)
-    assert name is not None  # noqa: S101 - validate_name just matched it
-    if len(name.group("name")) > MAX_REPOSITORY_LENGTH:
+    name = IMAGE_REFERENCE.fullmatch(reference)  # matched: validate_name checked it
+    if name is not None and len(name.group("name")) > MAX_REPOSITORY_LENGTH:
         raise InvalidInputError(
             f"invalid image reference {reference!r}: name longer than "
             f"{MAX_REPOSITORY_LENGTH} characters",

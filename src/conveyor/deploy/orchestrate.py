@@ -108,7 +108,8 @@ def busy_ports(specs: Mapping[str, ServiceSpec], own: Sequence[ContainerState]) 
             family = socket.AF_INET6 if ":" in port.host_ip else socket.AF_INET
             with socket.socket(family, socket.SOCK_STREAM) as probe:
                 try:
-                    probe.bind((port.host_ip or "0.0.0.0", port.published))  # noqa: S104  # nosec B104 - a bind probe for a free port, closed at once
+                    # A bind probe for a free port, closed at once (bandit B104).
+                    probe.bind((port.host_ip or "0.0.0.0", port.published))  # noqa: S104  # nosec B104
                 except OSError as exc:
                     if exc.errno == errno.EADDRINUSE:
                         busy.append(f"port {port.published} (service {spec.name})")

@@ -91,7 +91,8 @@ def evaluate(
         else:
             status = "pass"
         decisions.append(Decision(finding, status, entry))
-    order = {"fail": 0, "expired": 1, "allowed": 2, "pass": 3}
+    # Gate statuses, worst first ("pass" is a status, not a password: bandit B105).
+    order = {"fail": 0, "expired": 1, "allowed": 2, "pass": 3}  # nosec B105
     decisions.sort(
         key=lambda d: (order[d.status], severity_rank(d.finding.severity), d.finding.location)
     )

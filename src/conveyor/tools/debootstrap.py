@@ -102,8 +102,7 @@ def run_streaming(argv: Sequence[str], tool: str, on_line: Callable[[str], None]
     except FileNotFoundError as exc:
         raise ToolFailedError(f"{tool}: program not found ({argv[0]})") from exc
     tail: list[str] = []
-    assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
-    for raw in proc.stdout:
+    for raw in proc.stdout or ():  # stdout=PIPE: never None
         line = raw.rstrip()
         tail = [*tail[-OUTPUT_TAIL:], line]
         on_line(line)
