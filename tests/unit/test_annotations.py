@@ -168,3 +168,21 @@ def test_nothing_is_written_outside_actions(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     assert anno.publish("x", [Annotation("error", "m", "a.py", 1)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_report_text_publishes_tool_output_and_read_report_only_parses(
+    tmp_path: Path, actions: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = anno.report_text("mypy", MYPY, anno.from_mypy, tmp_path)
+    assert [(f.level, f.file, f.line) for f in found] == [
+        ("error", "src/m.py", 6),
+        ("warning", "src/m.py", 9),
+    ]
+    assert "### mypy: 2 finding(s)" in actions.read_text(encoding="utf-8")
+    assert "::error file=src/m.py,line=6,title=mypy::" in capsys.readouterr().out
+    report = tmp_path / "junit.xml"
+    assert anno.read_report(report, anno.from_junit, tmp_path) == []
+    report.write_text(JUNIT)
+    assert len(anno.read_report(report, anno.from_junit, tmp_path)) == 2
+    assert capsys.readouterr().out == ""
+    assert actions.read_text(encoding="utf-8").count("###") == 1

@@ -14,8 +14,9 @@ import pytest
 
 from conveyor import sessions
 from conveyor.config import load_project
-from conveyor.errors import ConfigError, ToolFailedError
-from conveyor.sessions import _install, _pytest, _support, coverage
+from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
+from conveyor.reports.github import Annotation
+from conveyor.sessions import _install, _pytest, _support, coverage, typecheck
 from conveyor.tools.uv import export_argv, requirement_names
 
 PYPROJECT = """\
@@ -217,3 +218,30 @@ def test_session_modules_are_importable_and_register_callables() -> None:
         module = __import__(f"conveyor.sessions.{name}", fromlist=["register"])
         assert callable(module.register)
     assert os.sep not in "".join(sessions.CORE_MODULES)
+
+
+def test_pytest_failure_without_failing_tests_names_the_exit_code(project_root: Path) -> None:
+    project = load_project(project_root)
+    assert _pytest.junit_file(project, "integration") == project.reports / "junit-integration.xml"
+    finding = _pytest.failed_run("tests-3.12", 5)
+    assert finding.level == "error"
+    assert finding.message == "pytest tests-3.12: exit code 5 (no tests collected); see the log"
+    assert "exit code 9 (failed)" in _pytest.failed_run("integration", 9).message
+    assert (
+        _pytest.failed_run("integration", None).message == "pytest integration: failed; see the log"
+    )
+
+
+def test_mypy_argv_forces_one_parseable_line_per_error_and_the_summary() -> None:
+    argv = typecheck.mypy_argv(["src", "tests"])
+    assert argv[:2] == ["mypy", "--strict"]
+    assert {"--no-pretty", "--no-color-output", "--error-summary"} <= set(argv)
+    assert argv[-2:] == ["src", "tests"]
+
+
+def test_findings_fail_the_gate_with_their_count() -> None:
+    _support.fail_on_findings("mypy", [], ["src"], hint="fix")
+    errors = [Annotation("error", "m", "src/a.py", 1), Annotation("error", "n", "src/b.py", 2)]
+    with pytest.raises(GateFailedError) as failed:
+        _support.fail_on_findings("mypy", errors, ["src", "tests"], hint="fix them")
+    assert str(failed.value).startswith("mypy: 2 problem(s) in src, tests")

@@ -172,12 +172,25 @@ def publish(title: str, findings: Sequence[Annotation]) -> int:
 Parser = Callable[[str, Path], "list[Annotation]"]
 
 
+def report_text(title: str, text: str, parse: Parser, root: Path | None = None) -> list[Annotation]:
+    """Parse a tool's output with `parse(text, root)` and publish the findings."""
+    findings = parse(text, root or Path(os.getcwd()))
+    publish(title, findings)
+    return findings
+
+
+def read_report(path: Path, parse: Parser, root: Path | None = None) -> list[Annotation]:
+    """Parse a tool's report file with `parse(text, root)`; [] when absent."""
+    if not path.is_file():
+        return []
+    return parse(path.read_text(encoding="utf-8"), root or Path(os.getcwd()))
+
+
 def report_file(
     title: str, path: Path, parse: Parser, root: Path | None = None
 ) -> list[Annotation]:
     """Parse a tool's report file with `parse(text, root)` and publish it; [] when absent."""
-    if not path.is_file():
-        return []
-    findings = parse(path.read_text(encoding="utf-8"), root or Path(os.getcwd()))
-    publish(title, findings)
+    findings = read_report(path, parse, root)
+    if path.is_file():
+        publish(title, findings)
     return findings

@@ -11,7 +11,8 @@ from typing import Callable
 import nox
 
 from conveyor.config import Project
-from conveyor.errors import ConveyorError
+from conveyor.errors import ConveyorError, GateFailedError
+from conveyor.reports.github import Annotation
 
 PIPELINE_TAG = "pipeline"
 SessionBody = Callable[[nox.Session, Project], None]
@@ -52,6 +53,16 @@ def define(
         tags=[PIPELINE_TAG],
         default=default,
     )(session_func)
+
+
+def fail_on_findings(
+    tool: str, findings: Sequence[Annotation], paths: Sequence[str], hint: str
+) -> None:
+    """End a gate with one line naming the tool and how many problems it found, if any."""
+    if findings:
+        raise GateFailedError(
+            f"{tool}: {len(findings)} problem(s) in {', '.join(paths)}", hint=hint
+        )
 
 
 def missing_pythons(versions: Iterable[str]) -> list[str]:

@@ -9,7 +9,7 @@ import nox
 
 from conveyor.config import Project
 from conveyor.errors import GateFailedError, ToolFailedError
-from conveyor.reports.github import write_step_summary
+from conveyor.reports.github import group, write_step_summary
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
 from conveyor.sessions.integration import LABEL as INTEGRATION
@@ -50,12 +50,14 @@ def coverage(session: nox.Session, project: Project) -> None:
     # consume them, so a second `nox -s coverage` would find nothing.
     combined = project.reports / ".coverage-combined"
     data = f"--data-file={combined}"
-    session.run("coverage", "combine", "--keep", data, *map(str, files))
-    session.run("coverage", "report", data, "--fail-under=0")
-    session.run("coverage", "xml", data, "-o", str(project.reports / "coverage.xml"), silent=True)
-    session.run("coverage", "html", data, "-d", str(project.reports / "htmlcov"), silent=True)
     report = project.reports / "coverage.json"
-    session.run("coverage", "json", data, "-o", str(report), silent=True)
+    with group("coverage"):
+        session.run("coverage", "combine", "--keep", data, *map(str, files))
+        session.run("coverage", "report", data, "--fail-under=0")
+        reports = project.reports
+        session.run("coverage", "xml", data, "-o", str(reports / "coverage.xml"), silent=True)
+        session.run("coverage", "html", data, "-d", str(reports / "htmlcov"), silent=True)
+        session.run("coverage", "json", data, "-o", str(report), silent=True)
     total = total_percent(report)
     fail_under = project.settings.coverage_fail_under
     passed = total >= fail_under

@@ -7,6 +7,7 @@ import nox
 from conveyor.config import Project
 from conveyor.errors import GateFailedError
 from conveyor.policy.licenses import evaluate
+from conveyor.reports.github import group
 from conveyor.reports.licenses import report_licenses
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
@@ -22,13 +23,14 @@ def licenses(session: nox.Session, project: Project) -> None:
     project.reports.mkdir(parents=True, exist_ok=True)
     requirements = project.reports / "requirements-runtime.txt"
     export = export_argv(project.root, requirements, groups=settings.groups)
-    session.run(*export, external=True, silent=True)
-    names = requirement_names(requirements.read_text(encoding="utf-8"))
     packages: list[piplicenses.PackageLicense] = []
-    if names:
-        listing = project.reports / "pip-licenses.json"
-        session.run(*piplicenses.piplicenses_argv(names, listing), silent=True)
-        packages = piplicenses.parse_report(listing.read_text(encoding="utf-8"))
+    with group("pip-licenses"):
+        session.run(*export, external=True, silent=True)
+        names = requirement_names(requirements.read_text(encoding="utf-8"))
+        if names:
+            listing = project.reports / "pip-licenses.json"
+            session.run(*piplicenses.piplicenses_argv(names, listing), silent=True)
+            packages = piplicenses.parse_report(listing.read_text(encoding="utf-8"))
     verdicts = evaluate(packages, settings.deny, settings.allow)
     json_path, _ = report_licenses(verdicts, project.reports)
     for verdict in verdicts:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import nox
 
 from conveyor.config import Project
-from conveyor.errors import GateFailedError
 from conveyor.reports.annotations import from_ruff, report_file
 from conveyor.reports.github import group
 from conveyor.sessions._install import sync
-from conveyor.sessions._support import define
+from conveyor.sessions._support import define, fail_on_findings
 
 RUFF_OK_CODES = (0, 1)
 """ruff check exits 1 when it reports violations; 2 is a usage or configuration error."""
@@ -41,11 +40,9 @@ def lint(session: nox.Session, project: Project) -> None:
             print(f"{finding.file}:{finding.line}: {finding.message}", flush=True)
     with group("ruff format --check"):
         session.run("ruff", "format", "--check", *paths)
-    if findings:
-        raise GateFailedError(
-            f"ruff check: {len(findings)} problem(s) in {', '.join(paths)}",
-            hint="fix them (many with `uv run ruff check --fix`)",
-        )
+    fail_on_findings(
+        "ruff check", findings, paths, hint="fix them (many with `uv run ruff check --fix`)"
+    )
 
 
 def register(project: Project) -> None:

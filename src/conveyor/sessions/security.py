@@ -9,6 +9,7 @@ import nox
 from conveyor.config import Project
 from conveyor.errors import GateFailedError
 from conveyor.policy.advisories import evaluate, from_bandit, from_safety
+from conveyor.reports.github import group
 from conveyor.reports.security import report_security
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
@@ -60,8 +61,10 @@ def security(session: nox.Session, project: Project) -> None:
     if not sync(session, project, *groups, only=True):
         return
     project.reports.mkdir(parents=True, exist_ok=True)
-    advisories = from_bandit(run_bandit(session, project))
-    advisories += from_safety(run_safety(session, project))
+    with group("bandit"):
+        advisories = from_bandit(run_bandit(session, project))
+    with group("safety"):
+        advisories += from_safety(run_safety(session, project))
     gate = evaluate(advisories, project.settings.security.ignore)
     path = report_security(gate, project.reports)
     for key in gate.unused_ignores:
