@@ -15,6 +15,7 @@ from conveyor.findings import Finding, Severity, severity_rank
 from conveyor.policy.allowlist import AllowEntry, Allowlist
 
 Status = Literal["fail", "allowed", "expired", "pass"]
+STATUSES_WORST_FIRST: tuple[Status, ...] = ("fail", "expired", "allowed", "pass")
 DEFAULT_FAIL_ON: tuple[Severity, ...] = ("CRITICAL", "HIGH")
 
 
@@ -91,8 +92,7 @@ def evaluate(
         else:
             status = "pass"
         decisions.append(Decision(finding, status, entry))
-    # Gate statuses, worst first ("pass" is a status, not a password: bandit B105).
-    order = {"fail": 0, "expired": 1, "allowed": 2, "pass": 3}  # nosec B105
+    order = {status: rank for rank, status in enumerate(STATUSES_WORST_FIRST)}
     decisions.sort(
         key=lambda d: (order[d.status], severity_rank(d.finding.severity), d.finding.location)
     )
