@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from conveyor.ci import plain_output
 from conveyor.config import load_project
 from conveyor.errors import ConfigError, InvalidInputError
 from conveyor.tasks.build import (
@@ -17,7 +18,6 @@ from conveyor.tasks.build import (
     ca_directory,
     image_tags,
     oci_labels,
-    plain_output,
     progress,
     project_version,
     public_url,

@@ -7,7 +7,6 @@ exited non-zero, restarts (crash loop) or is dead. Polls `docker inspect` every 
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from conveyor.ci import in_ci
 from conveyor.tools.compose import Compose, ContainerState
 
 POLL_SECONDS = 0.25
@@ -141,7 +141,7 @@ class Progress:
         self._last: dict[str, str] = {}
 
     def __enter__(self) -> Progress:
-        if self.console.is_terminal and not os.environ.get("CI"):
+        if self.console.is_terminal and not in_ci():
             self._live = Live(console=self.console, refresh_per_second=8, transient=False)
             self._live.__enter__()
         return self

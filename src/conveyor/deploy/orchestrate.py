@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
+from conveyor.ci import in_ci
 from conveyor.deploy.health import HealthReport, Progress, wait_healthy
 from conveyor.deploy.ledger import Ledger, Release, running_images
 from conveyor.deploy.lock import DeployLock
@@ -74,10 +75,6 @@ class DeployResult:
     restore_health: HealthReport | None = None
     running: list[ContainerState] = field(default_factory=list)
     smoke: list[SmokeResult] = field(default_factory=list)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def engine_is_local(target: Target) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -10,17 +9,13 @@ from typing import Callable
 
 import nox
 
+from conveyor.ci import in_ci
 from conveyor.config import Project
 from conveyor.errors import ConveyorError, GateFailedError
 from conveyor.reports.github import Annotation
 
 PIPELINE_TAG = "pipeline"
 SessionBody = Callable[[nox.Session, Project], None]
-
-
-def in_ci() -> bool:
-    """True under CI (the `CI` environment variable set to anything but false/0)."""
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def define(

@@ -19,6 +19,7 @@ from invoke.context import Context
 from invoke.tasks import Task, task
 from rich.console import Console
 
+from conveyor.ci import plain_output
 from conveyor.config import PYPROJECT, Project
 from conveyor.errors import ConfigError, InvalidInputError, ToolNotFoundError
 from conveyor.runner import DEFAULT_RUNNER, Runner
@@ -45,12 +46,6 @@ IMAGE_CHANGES = (
     "ENV LANG=C.UTF-8",
 )
 NO_CA = ("", "none")
-
-
-def plain_output() -> bool:
-    """True in CI or when output is not a terminal: print lines instead of live progress."""
-    ci = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return ci or not sys.stdout.isatty()
 
 
 class PhaseLines:

@@ -17,6 +17,7 @@ from invoke.context import Context
 from invoke.tasks import Task, task
 from rich.console import Console
 
+from conveyor.ci import plain_output
 from conveyor.config import Project, ScanSettings
 from conveyor.errors import ConveyorError, GateFailedError, InvalidInputError, ToolFailedError
 from conveyor.findings import Finding
@@ -24,7 +25,7 @@ from conveyor.policy.allowlist import load_allowlist
 from conveyor.policy.gate import evaluate
 from conveyor.reports.scan import ScanRun, print_table, publish_to_github, write_reports
 from conveyor.tasks._common import project_of, reports_errors
-from conveyor.tasks.build import default_image, plain_output
+from conveyor.tasks.build import default_image
 from conveyor.tools.docker import Docker
 from conveyor.tools.gitleaks import SCAN_NAME as GITLEAKS_SCAN
 from conveyor.tools.gitleaks import Gitleaks
