@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+from conveyor.ci import in_ci
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def in_ci() -> bool:
-    """True under CI (the `CI` environment variable set to anything but false/0)."""
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+def unavailable(message: str) -> NoReturn:
+    """A missing prerequisite: fails the test in CI, skips it (with the reason) locally."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def require_tool(name: str) -> str:
@@ -21,10 +25,7 @@ def require_tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    message = f"{name} is not installed (install the project's dev group: uv sync)"
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
+    unavailable(f"{name} is not installed (install the project's dev group: uv sync)")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from conveyor.tasks.build import ca_directory, create_base_image
 from conveyor.tools.compose import Compose, ComposeTarget
 from conveyor.tools.debootstrap import Debootstrap, RootfsRequest
 from conveyor.tools.docker import Docker
-from tests.conftest import REPO_ROOT, in_ci, require_tool
+from tests.conftest import REPO_ROOT
 
 BASE_IMAGE = "conveyor/base:bookworm"
 DEMO_REPOSITORY = "conveyor-demo-it"
@@ -42,23 +42,8 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check)
 
 
-def require_engine() -> None:
-    """A reachable Docker engine and the base image, or fail (CI) / skip (locally)."""
-    require_tool("docker")
-    problem = ""
-    if docker("info", check=False).returncode != 0:
-        problem = "the Docker engine is not reachable (start dockerd)"
-    elif docker("image", "inspect", BASE_IMAGE, check=False).returncode != 0:
-        problem = f"{BASE_IMAGE} is missing (build it: inv docker.base-image)"
-    if problem:
-        if in_ci():
-            pytest.fail(problem)
-        pytest.skip(problem)
-
-
 def build_demo_images() -> None:
     """The demo image (twice, as two releases) and two broken variants built FROM it."""
-    require_engine()
     for tag in (GOOD, GOOD2):
         subprocess.run(
             [
@@ -245,7 +230,13 @@ def ensure_base_image(docker_engine: Docker) -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_images(docker_engine: Docker) -> None:
-    """The demo's images on the engine (and the base image they are built FROM)."""
+def repo_base_image(docker_engine: Docker) -> str:
+    """The repository's base image on a reachable engine (built when absent)."""
     ensure_base_image(docker_engine)
+    return BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def demo_images(repo_base_image: str) -> None:
+    """The demo's images on the engine, built FROM the repository's base image."""
     build_demo_images()

@@ -10,7 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import pytest
 from invoke.program import Program
@@ -19,7 +19,10 @@ from conveyor.tasks import namespace
 from conveyor.tasks.build import create_base_image
 from conveyor.tools.debootstrap import Debootstrap, RootfsRequest
 from conveyor.tools.docker import Docker
-from tests.conftest import in_ci
+from tests.conftest import unavailable
+from tests.integration._demo import demo_images, repo_base_image
+
+__all__ = ["demo_images", "repo_base_image"]  # the demo's session fixtures, for every module
 
 TEST_BASE_IMAGE = "conveyor-test/base:bookworm"
 TEST_BASE_PACKAGES = ("ca-certificates",)
@@ -33,15 +36,13 @@ def _engine_answers() -> bool:
     return done.returncode == 0
 
 
-def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f"Docker engine unavailable: {reason}")
-    pytest.skip(f"Docker engine unavailable: {reason}")
+def _no_engine(reason: str) -> NoReturn:
+    unavailable(f"Docker engine unavailable: {reason}")
 
 
 def _install_docker() -> None:
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        _unavailable("docker is not installed and cannot be installed here (need root + apt)")
+        _no_engine("docker is not installed and cannot be installed here (need root + apt)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(
@@ -52,7 +53,7 @@ def _install_docker() -> None:
 def _start_dockerd(log: Path) -> None:
     dockerd = shutil.which("dockerd")
     if dockerd is None:
-        _unavailable("dockerd not found")
+        _no_engine("dockerd not found")
     with log.open("ab") as handle:
         # The daemon is meant to outlive the test session (like the lead's CI step).
         subprocess.Popen([str(dockerd)], stdout=handle, stderr=handle, start_new_session=True)
@@ -61,7 +62,7 @@ def _start_dockerd(log: Path) -> None:
         if _engine_answers():
             return
         time.sleep(1)
-    _unavailable(f"dockerd did not answer within {DOCKERD_WAIT_SECONDS}s (log: {log})")
+    _no_engine(f"dockerd did not answer within {DOCKERD_WAIT_SECONDS}s (log: {log})")
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +83,7 @@ def base_image(docker_engine: Docker) -> str:
     """The test base image, built by Conveyor's base-image code once, then reused by tag."""
     if not docker_engine.image_exists(TEST_BASE_IMAGE):
         if os.geteuid() != 0:
-            _unavailable(f"{TEST_BASE_IMAGE} is absent and debootstrap needs root")
+            _no_engine(f"{TEST_BASE_IMAGE} is absent and debootstrap needs root")
         request = RootfsRequest(suite="bookworm", packages=TEST_BASE_PACKAGES)
         create_base_image(docker_engine, Debootstrap.discover(), request, TEST_BASE_IMAGE)
     return TEST_BASE_IMAGE

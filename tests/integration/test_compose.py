@@ -19,14 +19,12 @@ from tests.integration._demo import (
     BAD,
     BASE_IMAGE,
     DemoTarget,
-    demo_images,
     docker,
     make_target,
     wait_for,
 )
 
 pytestmark = pytest.mark.docker
-__all__ = ["demo_images"]
 
 ONE_SHOT = f"""services:
   migrate:

@@ -37,15 +37,12 @@ from tests.integration._demo import (
     GOOD2,
     NO_USER,
     DemoTarget,
-    demo_images,
     docker,
     make_target,
-    require_engine,
     wait_for,
 )
 
 pytestmark = pytest.mark.docker
-__all__ = ["demo_images"]
 
 
 @pytest.fixture(scope="module")
@@ -459,12 +456,11 @@ def test_ledger_lives_on_the_engine_and_restores_a_removed_service(
         target.down()
 
 
-def test_racing_lock_takers_get_exactly_one_lock(tmp_path: Path) -> None:
+def test_racing_lock_takers_get_exactly_one_lock(repo_base_image: str, tmp_path: Path) -> None:
     """`docker create --name` is exclusive on the engine: of simultaneous takers one wins."""
-    require_engine()
     project = f"cvit-race-{os.getpid()}"
     engine = Compose(ComposeTarget(files=(tmp_path / "unused.yaml",), project=project))
-    locks = [DeployLock(engine, project, image=BASE_IMAGE) for _ in range(4)]
+    locks = [DeployLock(engine, project, image=repo_base_image) for _ in range(4)]
 
     def take(lock: DeployLock) -> bool:
         try:
@@ -483,8 +479,9 @@ def test_racing_lock_takers_get_exactly_one_lock(tmp_path: Path) -> None:
     assert docker("container", "inspect", f"conveyor-lock-{project}", check=False).returncode
 
 
-def test_ledger_on_the_engine_refuses_clobbering_and_names_bad_records(tmp_path: Path) -> None:
-    require_engine()
+def test_ledger_on_the_engine_refuses_clobbering_and_names_bad_records(
+    repo_base_image: str, tmp_path: Path
+) -> None:
     project = f"cvit-ledger-{os.getpid()}"
     engine = Compose(ComposeTarget(files=(tmp_path / "unused.yaml",), project=project))
     ledger = Ledger(engine, env="staging", project=project)
