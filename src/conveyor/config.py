@@ -6,6 +6,7 @@ with one line naming the file, the key and what is allowed, before any session o
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,8 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
+"""A `python` / `tools-python` entry: any 3.X the machine may have (found or named missing)."""
 PYPROJECT = "pyproject.toml"
 
 
@@ -162,9 +165,14 @@ class Settings(Section):
     tests: list[str] = Field(default_factory=lambda: ["tests"])
     python: list[str] | None = None
     tools_python: str | None = None
-    coverage_fail_under: float = Field(default=90.0, ge=0, le=100)
+    # Thresholds for `coverage`: on the data of every suite (unit + integration), and on the
+    # unit suites' data alone (a run without integration). Unset: the project's own
+    # [tool.coverage.report] fail_under decides.
+    coverage_fail_under: float | None = Field(default=None, ge=0, le=100)
+    coverage_fail_under_unit: float | None = Field(default=None, ge=0, le=100)
     reports_dir: str = "reports"
     integration_marker: str = "docker"
+    env: dict[str, str] = Field(default_factory=dict)  # set in every session's environment
     licenses: LicenseSettings = Field(default_factory=LicenseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
@@ -178,16 +186,16 @@ class Settings(Section):
             return value
         if not value:
             raise ValueError("must list at least one version")
-        unknown = [v for v in value if v not in SUPPORTED_PYTHONS]
+        unknown = [v for v in value if not PYTHON_VERSION.fullmatch(v)]
         if unknown:
-            raise ValueError(f"{unknown} not supported; choose from {list(SUPPORTED_PYTHONS)}")
+            raise ValueError(f"{unknown} are not Python versions; write them as '3.12'")
         return value
 
     @field_validator("tools_python")
     @classmethod
     def _known_tools_python(cls, value: str | None) -> str | None:
-        if value is not None and value not in SUPPORTED_PYTHONS:
-            raise ValueError(f"{value!r} not supported; choose from {list(SUPPORTED_PYTHONS)}")
+        if value is not None and not PYTHON_VERSION.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Python version; write it as '3.12'")
         return value
 
 

@@ -25,11 +25,12 @@ from invoke.config import Config
 from invoke.context import Context
 
 from conveyor.config import load_project
-from conveyor.tasks.build import ca_directory, create_base_image
+from conveyor.tasks.build import ca_directory
 from conveyor.tools.compose import Compose, ComposeTarget
-from conveyor.tools.debootstrap import Debootstrap, RootfsRequest
+from conveyor.tools.debootstrap import RootfsRequest
 from conveyor.tools.docker import Docker
 from tests.conftest import REPO_ROOT
+from tests.integration import _machine as machine
 
 BASE_IMAGE = "conveyor/base:bookworm"
 DEMO_REPOSITORY = "conveyor-demo-it"
@@ -213,27 +214,22 @@ def wait_for(predicate: object, timeout: float = 30.0) -> bool:
     return False
 
 
-def ensure_base_image(docker_engine: Docker) -> None:
-    """The repository's base image, built from its own [tool.conveyor.docker] when absent."""
-    if docker_engine.image_exists(BASE_IMAGE):
-        return
-    if os.geteuid() != 0:
-        pytest.fail(f"{BASE_IMAGE} is absent and debootstrap needs root: inv docker.base-image")
+def repo_rootfs() -> RootfsRequest:
+    """The repository's base image as its own [tool.conveyor.docker] describes it."""
     settings = load_project(REPO_ROOT).settings.docker
-    request = RootfsRequest(
+    return RootfsRequest(
         suite=settings.base_suite,
         packages=tuple(settings.base_packages),
         mirror=settings.base_mirror,
         ca_certificates=ca_directory(None, settings.extra_ca_certificates),
     )
-    create_base_image(docker_engine, Debootstrap.discover(), request, BASE_IMAGE)
 
 
 @pytest.fixture(scope="session")
-def repo_base_image(docker_engine: Docker) -> str:
+def repo_base_image(request: pytest.FixtureRequest, docker_engine: Docker) -> str:
     """The repository's base image on a reachable engine (built when absent)."""
-    ensure_base_image(docker_engine)
-    return BASE_IMAGE
+    with machine.reporting(request.config) as say:
+        return machine.ensure_image(docker_engine, BASE_IMAGE, repo_rootfs(), say)
 
 
 @pytest.fixture(scope="session")

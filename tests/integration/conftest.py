@@ -1,92 +1,45 @@
-"""Integration fixtures: a real Docker engine (installed and started when absent), a base image
-built with Conveyor's own debootstrap code, and a way to run Conveyor's invoke tasks in a
-temporary project."""
+"""Integration fixtures: a real Docker engine with Compose and debootstrap (installed and
+started when absent, see _machine), a base image built with Conveyor's own debootstrap code,
+and a way to run Conveyor's invoke tasks in a temporary project."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, Protocol
+from typing import Protocol
 
 import pytest
 from invoke.program import Program
 
 from conveyor.tasks import namespace
-from conveyor.tasks.build import create_base_image
-from conveyor.tools.debootstrap import Debootstrap, RootfsRequest
+from conveyor.tools.debootstrap import RootfsRequest
 from conveyor.tools.docker import Docker
-from tests.conftest import unavailable
+from tests.integration import _machine as machine
 from tests.integration._demo import demo_images, repo_base_image
 
 __all__ = ["demo_images", "repo_base_image"]  # the demo's session fixtures, for every module
 
 TEST_BASE_IMAGE = "conveyor-test/base:bookworm"
 TEST_BASE_PACKAGES = ("ca-certificates",)
-DOCKERD_WAIT_SECONDS = 60
-
-
-def _engine_answers() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    done = subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=60)
-    return done.returncode == 0
-
-
-def _no_engine(reason: str) -> NoReturn:
-    unavailable(f"Docker engine unavailable: {reason}")
-
-
-def _install_docker() -> None:
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        _no_engine("docker is not installed and cannot be installed here (need root + apt)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "docker.io", "debootstrap"], check=True, env=env
-    )
-
-
-def _start_dockerd(log: Path) -> None:
-    dockerd = shutil.which("dockerd")
-    if dockerd is None:
-        _no_engine("dockerd not found")
-    with log.open("ab") as handle:
-        # The daemon is meant to outlive the test session (like the lead's CI step).
-        subprocess.Popen([str(dockerd)], stdout=handle, stderr=handle, start_new_session=True)
-    deadline = time.monotonic() + DOCKERD_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if _engine_answers():
-            return
-        time.sleep(1)
-    _no_engine(f"dockerd did not answer within {DOCKERD_WAIT_SECONDS}s (log: {log})")
 
 
 @pytest.fixture(scope="session")
-def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Docker:
-    """A Docker whose daemon answers: installs docker.io and starts dockerd when needed."""
-    if not _engine_answers():
-        if shutil.which("docker") is None or shutil.which("dockerd") is None:
-            _install_docker()
-        if not _engine_answers():
-            _start_dockerd(tmp_path_factory.mktemp("dockerd") / "dockerd.log")
-    docker = Docker.discover()
-    docker.engine_version()
-    return docker
+def docker_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Docker:
+    """A Docker engine with Compose and debootstrap, installed and started when absent."""
+    with machine.reporting(request.config) as say:
+        return machine.provision_engine(tmp_path_factory.mktemp("dockerd"), say)
 
 
 @pytest.fixture(scope="session")
-def base_image(docker_engine: Docker) -> str:
+def base_image(request: pytest.FixtureRequest, docker_engine: Docker) -> str:
     """The test base image, built by Conveyor's base-image code once, then reused by tag."""
-    if not docker_engine.image_exists(TEST_BASE_IMAGE):
-        if os.geteuid() != 0:
-            _no_engine(f"{TEST_BASE_IMAGE} is absent and debootstrap needs root")
-        request = RootfsRequest(suite="bookworm", packages=TEST_BASE_PACKAGES)
-        create_base_image(docker_engine, Debootstrap.discover(), request, TEST_BASE_IMAGE)
-    return TEST_BASE_IMAGE
+    rootfs = RootfsRequest(suite="bookworm", packages=TEST_BASE_PACKAGES)
+    with machine.reporting(request.config) as say:
+        return machine.ensure_image(docker_engine, TEST_BASE_IMAGE, rootfs, say)
 
 
 @dataclass(frozen=True)

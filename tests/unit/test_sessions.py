@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 
 import nox
@@ -49,11 +48,21 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     return fresh
 
 
+@pytest.fixture(autouse=True)
+def _keep_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    """register() puts interpreter links on PATH and sets nox options: undo both."""
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    for option in ("error_on_missing_interpreters", "reuse_venv"):
+        monkeypatch.setattr(nox.options, option, getattr(nox.options, option))
+
+
 def test_register_adds_every_session_in_pipeline_order(
     project_root: Path, registry: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
+    (project_root / "tests" / "integration").mkdir()
     sessions.register(project_root)
+    assert nox.options.reuse_venv == "yes"
     assert list(registry)[: len(sessions.CORE_MODULES)] == [
         "lint",
         "types",
@@ -70,6 +79,14 @@ def test_register_adds_every_session_in_pipeline_order(
     assert funcs["integration"].default is False
     assert all(f.venv_backend == "uv" and f.tags == ["pipeline"] for f in funcs.values())
     assert funcs["lint"].__doc__ == "ruff check + ruff format --check over the sources and tests."
+
+
+def test_a_project_without_an_integration_suite_has_no_integration_session(
+    project_root: Path, registry: dict[str, object]
+) -> None:
+    sessions.register(project_root)
+    assert "integration" not in registry
+    assert "tests" in registry
 
 
 def test_register_stops_on_a_config_error_with_one_line(
@@ -116,43 +133,25 @@ def test_a_missing_group_or_lock_is_named_with_the_fix(project_root: Path) -> No
         _install.require_groups(project, ["lint"])
 
 
-def executable(directory: Path, name: str) -> None:
-    path = directory / name
-    path.write_text("#!/bin/sh\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-
-
-def test_missing_pythons_are_looked_up_on_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    executable(tmp_path, "python3.12")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert _support.missing_pythons(["3.11", "3.12", "3.9", "3.11"]) == ["3.11", "3.9"]
-
-
-def test_missing_python_message_names_versions_and_fixes() -> None:
-    local = _support.missing_pythons_message(["3.9", "3.10"], ci=False)
-    assert local.startswith("conveyor: Python 3.9, 3.10 not found on PATH")
-    assert "skipped" in local
-    assert "`uv python install 3.9 3.10`" in local
-    assert "pyenv install 3.9" in local
-    assert "fail (CI is set)" in _support.missing_pythons_message(["3.9"], ci=True)
-
-
-@pytest.mark.parametrize(("ci", "expected"), [("true", True), ("false", False), ("", False)])
-def test_ci_makes_a_missing_interpreter_an_error(
+def test_missing_interpreters_are_an_error_and_named_with_the_fix(
     project_root: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    ci: str,
-    expected: bool,
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setattr(nox.options, "error_on_missing_interpreters", not expected)
-    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(nox.options, "error_on_missing_interpreters", False)
+    monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("PATH", str(project_root / "empty"))
-    _support.check_interpreters(load_project(project_root))
-    assert nox.options.error_on_missing_interpreters is expected
-    assert "Python 3.11, 3.12 not found on PATH" in capsys.readouterr().err
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "no-uv"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("conveyor.interpreters.SYSTEM_DIRS", ())
+    found = _support.use_interpreters(load_project(project_root))
+    assert found.missing == ("3.11", "3.12")
+    assert nox.options.error_on_missing_interpreters is True  # locally too, not only in CI
+    err = capsys.readouterr().err
+    assert "Python 3.11, 3.12 not found" in err
+    assert "`uv python install 3.11`" in err
 
 
 def test_pytest_runs_unit_dirs_with_coverage_and_junit(project_root: Path) -> None:
@@ -165,6 +164,7 @@ def test_pytest_runs_unit_dirs_with_coverage_and_junit(project_root: Path) -> No
         "tests/unit",
         "--cov=src",
         "--cov-report=",
+        "--cov-fail-under=0",
         f"--junitxml={project.reports / 'junit-tests-3.12.xml'}",
         "-k",
         "fast",
@@ -187,12 +187,53 @@ def test_coverage_helpers(project_root: Path) -> None:
     report.write_text("{}")
     with pytest.raises(ToolFailedError, match="coverage: cannot read"):
         coverage.total_percent(report)
-    assert coverage.threshold_message(87.25, 90, integration_ran=True) == (
-        "coverage 87.2% is under the threshold 90%"
-    )
-    assert coverage.threshold_message(50, 90, integration_ran=False).endswith(
-        "(no .coverage.integration data file: run nox -s integration first)"
-    )
+
+
+@pytest.mark.parametrize(
+    ("name", "session"),
+    [
+        (".coverage.tests-3.12.host.123.456", "tests-3.12"),
+        (".coverage.tests-3.9", "tests-3.9"),
+        (".coverage.integration.host.1.2", "integration"),
+        (".coverage.integration", "integration"),
+    ],
+)
+def test_coverage_data_names_its_producer(name: str, session: str) -> None:
+    assert coverage.producer(Path(name)) == session
+
+
+def test_coverage_combines_only_this_runs_data_when_tests_ran(project_root: Path) -> None:
+    project = load_project(project_root)
+    project.reports.mkdir()
+    for name in (".coverage.tests-3.12.h.1", ".coverage.tests-3.11.h.2", ".coverage.integration"):
+        (project.reports / name).write_text("")
+    files, notes = coverage.select_data(project, {"tests-3.12", "lint"})
+    assert [f.name for f in files] == [".coverage.tests-3.12.h.1"]
+    assert notes == [
+        "left out .coverage.integration: not from this run",
+        "left out .coverage.tests-3.11.h.2: not from this run",
+    ]
+    alone, origins = coverage.select_data(project, set())
+    assert len(alone) == 3
+    assert all(note.startswith("using .coverage.") for note in origins)
+    for stale in project.reports.glob(".coverage.*"):
+        stale.unlink()
+    with pytest.raises(GateFailedError, match="no data files"):
+        coverage.select_data(project, set())
+
+
+def test_the_threshold_is_the_one_set_for_the_data(project_root: Path) -> None:
+    (project_root / "tests" / "integration").mkdir()
+    with (project_root / "pyproject.toml").open("a") as handle:
+        handle.write("coverage-fail-under = 90\ncoverage-fail-under-unit = 70\n")
+    project = load_project(project_root)
+    full = coverage.choose_threshold(project, {"tests-3.12", "integration"})
+    assert (full.value, full.scope) == (90, "every suite")
+    unit = coverage.choose_threshold(project, {"tests-3.12"})
+    assert (unit.value, unit.scope) == (70, "unit suites only")
+    (project_root / "tests" / "integration").rmdir()
+    alone = coverage.choose_threshold(load_project(project_root), {"tests-3.12"})
+    assert (alone.value, alone.scope) == (90, "every suite")
 
 
 def test_uv_export_argv_and_requirement_names() -> None:

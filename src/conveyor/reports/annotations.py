@@ -150,6 +150,23 @@ def from_junit(text: str, root: Path) -> list[Annotation]:
     return found
 
 
+def junit_totals(text: str) -> str:
+    """`323 passed, 2 skipped` from pytest's JUnit XML (every <testsuite> summed)."""
+    try:
+        tree = ET.fromstring(text)  # noqa: S314  # nosec B314
+    except ET.ParseError as exc:
+        raise ToolFailedError(f"pytest: unreadable JUnit XML ({exc})") from None
+    suites = [tree] if tree.tag == "testsuite" else list(tree.iter("testsuite"))
+    counts = {key: 0 for key in ("tests", "failures", "errors", "skipped")}
+    for suite in suites:
+        for key in counts:
+            counts[key] += int(suite.get(key) or 0)
+    passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
+    parts = [f"{passed} passed"]
+    parts += [f"{counts[k]} {k}" for k in ("failures", "errors", "skipped") if counts[k]]
+    return ", ".join(parts)
+
+
 def summary(title: str, findings: Sequence[Annotation]) -> str:
     """A markdown section: the verdict and a table of (at most SUMMARY_ROWS) findings."""
     if not findings:

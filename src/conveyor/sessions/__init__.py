@@ -10,9 +10,11 @@ import importlib
 import sys
 from pathlib import Path
 
+import nox
+
 from conveyor.config import load_project
 from conveyor.errors import ConveyorError
-from conveyor.sessions._support import check_interpreters
+from conveyor.sessions._support import use_interpreters
 
 CORE_MODULES = ("lint", "typecheck", "tests", "integration", "coverage", "security", "licenses")
 SESSION_MODULES: tuple[str, ...] = ("workflow", "precommit", "ops")
@@ -26,7 +28,8 @@ def register(root: str | Path = ".") -> None:
     except ConveyorError as exc:
         print(exc.render(), file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
-    check_interpreters(project)
+    use_interpreters(project)
+    nox.options.reuse_venv = "yes"
     for name in (*CORE_MODULES, *SESSION_MODULES):
         module = importlib.import_module(f"conveyor.sessions.{name}")
         module.register(project)

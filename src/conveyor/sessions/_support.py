@@ -1,21 +1,32 @@
-"""What every Conveyor session shares: registration on uv, the pipeline tag, error rendering."""
+"""What every Conveyor session shares: registration on uv, interpreters, the result cache.
+
+A session body returns a one-line summary of what it checked; `define` wraps it so that a
+session whose inputs are unchanged since its last success is not run again (it prints that
+summary instead), a failure is never remembered, and a ConveyorError ends the session with
+its one-line message and hint, never a traceback.
+"""
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Callable
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Callable, Optional
 
 import nox
 
-from conveyor.ci import in_ci
+from conveyor import interpreters
 from conveyor.config import Project
 from conveyor.errors import ConveyorError, GateFailedError
 from conveyor.reports.github import Annotation
+from conveyor.sessions._cache import FORCE_VARIABLE, Inputs, ResultCache, forced
 
 PIPELINE_TAG = "pipeline"
-SessionBody = Callable[[nox.Session, Project], None]
+_COMPLETED: set[str] = set()
+"""Sessions that passed (ran, or were unchanged) in this nox run: whose outputs are current."""
+SessionBody = Callable[[nox.Session, Project], Optional[str]]
+"""A session's work; returns what it checked in one line (None: it stopped early)."""
 
 
 def define(
@@ -24,20 +35,45 @@ def define(
     body: SessionBody,
     *,
     python: str | Sequence[str],
+    inputs: Inputs,
     default: bool = True,
 ) -> None:
-    """Register `body` as a uv-backed nox session tagged `pipeline`.
-
-    A ConveyorError raised by the body ends the session with its one-line message and hint,
-    never a traceback.
-    """
+    """Register `body` as a uv-backed nox session tagged `pipeline`, skipped while unchanged."""
 
     def session_func(session: nox.Session) -> None:
         session.chdir(str(project.root))
+        cache = ResultCache(project.root, project.name, reports_dir=project.settings.reports_dir)
+        label = session.name
+        fingerprint = ""
+        if inputs.cacheable:
+            fingerprint = cache.fingerprint(
+                label,
+                inputs,
+                interpreter=interpreter_identity(session),
+                posargs=session.posargs,
+                env=project.settings.env,
+            )
+            record = None if forced() else cache.lookup(label, fingerprint)
+            if record is not None:
+                cache.clear_strays(record, inputs.outputs_of(label))
+                session.log(
+                    f"unchanged since {record.when()}: {record.summary} "
+                    f"({FORCE_VARIABLE}=1 runs it again)"
+                )
+                _COMPLETED.add(label)
+                return
+        cache.forget(label)
+        session.env.update(project.settings.env)
         try:
-            body(session, project)
+            summary = body(session, project)
         except ConveyorError as exc:
             session.error(exc.render())
+        if summary is None or install_only(session):
+            return
+        if inputs.cacheable:
+            cache.store(label, fingerprint, summary, inputs.outputs_of(label))
+        _COMPLETED.add(label)
+        session.log(summary)
 
     session_func.__doc__ = body.__doc__
     session_func.__name__ = name.replace("-", "_")
@@ -50,6 +86,43 @@ def define(
     )(session_func)
 
 
+def completed_sessions() -> set[str]:
+    """The sessions of this nox run that passed so far (their outputs are this run's)."""
+    return set(_COMPLETED)
+
+
+def install_only(session: nox.Session) -> bool:
+    """True under `nox --install-only`, where nox skips every later `session.run`."""
+    return bool(session._runner.global_config.install_only)
+
+
+def interpreter_identity(session: nox.Session) -> str:
+    """The real interpreter behind the session's venv and the version it reports."""
+    venv_python = Path(session.bin) / "python"
+    try:
+        real = os.path.realpath(venv_python)
+    except OSError:
+        real = str(venv_python)
+    return f"{session.python}|{real}|{_venv_version(Path(session.virtualenv.location))}"
+
+
+def _venv_version(location: Path) -> str:
+    """`version_info` from the venv's pyvenv.cfg (which uv and venv both write)."""
+    try:
+        for line in (location / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version_info", "version"):
+                return value.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def report_output(project: Project, name: str) -> str:
+    """A file in the reports directory, relative to the project root (a cached output)."""
+    return str(Path(project.settings.reports_dir) / name)
+
+
 def fail_on_findings(
     tool: str, findings: Sequence[Annotation], paths: Sequence[str], hint: str
 ) -> None:
@@ -60,33 +133,21 @@ def fail_on_findings(
         )
 
 
-def missing_pythons(versions: Iterable[str]) -> list[str]:
-    """The versions with no `pythonX.Y` on PATH, in the given order, without repeats."""
-    missing: list[str] = []
-    for version in versions:
-        if version not in missing and shutil.which(f"python{version}") is None:
-            missing.append(version)
-    return missing
+def use_interpreters(project: Project) -> interpreters.Discovery:
+    """Find every Python the sessions need, put them on PATH for nox, and say where each is.
 
-
-def missing_pythons_message(missing: Sequence[str], *, ci: bool) -> str:
-    """One line naming the missing interpreters, what nox will do and how to install them."""
-    names = ", ".join(missing)
-    outcome = "their sessions fail (CI is set)" if ci else "their sessions are skipped"
-    return (
-        f"conveyor: Python {names} not found on PATH; nox tries `uv python install` and otherwise "
-        f"{outcome}. Install: `uv python install {' '.join(missing)}` "
-        f"or `pyenv install {missing[0]}` and add it to `pyenv global`."
-    )
-
-
-def check_interpreters(project: Project) -> None:
-    """Make missing interpreters an error under CI (only), and name them (on stderr) up front.
-
-    Set both ways: nox's own default treats any `CI` variable, even `CI=false`, as CI.
+    A missing one is an error (locally as in CI) unless the run asks otherwise with
+    `nox --no-error-on-missing-interpreters`; nox's summary still lists it.
     """
-    ci = in_ci()
-    nox.options.error_on_missing_interpreters = ci
-    missing = missing_pythons([*project.pythons, project.tools_python])
-    if missing:
-        print(missing_pythons_message(missing, ci=ci), file=sys.stderr)
+    _COMPLETED.clear()  # a new nox run (tests run nox in-process more than once)
+    wanted = [*project.pythons, project.tools_python]
+    found = interpreters.discover(wanted)
+    interpreters.expose(found.found)
+    nox.options.error_on_missing_interpreters = True
+    home = str(Path.home())
+    if found.found:
+        listed = ", ".join(i.describe(home) for i in found.found)
+        print(f"conveyor: Python {listed}", file=sys.stderr)
+    if found.missing:
+        print(interpreters.missing_message(found.missing), file=sys.stderr)
+    return found

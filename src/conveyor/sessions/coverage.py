@@ -1,8 +1,19 @@
-"""`coverage`: combine every run's data, print the report, write XML/HTML, gate on the threshold."""
+"""`coverage`: combine the test runs' data, report it, write XML/HTML/JSON, judge a threshold.
+
+Honest figures need the right data and the right bar. When test sessions ran (or were found
+unchanged) in the same nox run, only their data is combined, so a file left by an older
+run of another tree cannot lift the figure; run alone (e.g. the CI job that downloads every
+run's data), it combines what is there and names each file's origin. The threshold is the
+one set for that data: `coverage-fail-under` when every suite of the project contributed,
+`coverage-fail-under-unit` when the integration suite did not; unset, the project's own
+`[tool.coverage.report] fail_under` decides.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nox
@@ -10,22 +21,70 @@ import nox
 from conveyor.config import Project
 from conveyor.errors import GateFailedError, ToolFailedError
 from conveyor.reports.github import group, write_step_summary
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
-from conveyor.sessions._support import define
+from conveyor.sessions._pytest import suite_dirs
+from conveyor.sessions._support import completed_sessions, define, report_output
 from conveyor.sessions.integration import LABEL as INTEGRATION
+
+DATA_PREFIX = ".coverage."
+COVERAGE_CONFIGS = (".coveragerc", "setup.cfg", "tox.ini")
+
+
+def producer(data_file: Path) -> str:
+    """The session that wrote a data file: `.coverage.tests-3.12.host.123.456` -> tests-3.12."""
+    label = data_file.name[len(DATA_PREFIX) :]
+    if label.startswith(INTEGRATION):
+        return INTEGRATION
+    head, _, rest = label.partition("-")
+    version = ".".join(rest.split(".")[:2])
+    return f"{head}-{version}" if rest else head
 
 
 def data_files(project: Project) -> list[Path]:
     """The per-run data files (`.coverage.<label>*`) the test sessions left."""
-    return sorted(project.reports.glob(".coverage.*"))
+    return sorted(project.reports.glob(f"{DATA_PREFIX}*"))
 
 
-def threshold_message(total: float, fail_under: float, *, integration_ran: bool) -> str:
-    """Why the gate failed, naming the missing integration data when that is the likely cause."""
-    message = f"coverage {total:.1f}% is under the threshold {fail_under:g}%"
-    if not integration_ran:
-        message += f" (no .coverage.{INTEGRATION} data file: run nox -s integration first)"
-    return message
+@dataclass(frozen=True)
+class Threshold:
+    """The bar the combined data is judged against, and what it was set for."""
+
+    value: float | None
+    scope: str
+
+
+def choose_threshold(project: Project, producers: set[str]) -> Threshold:
+    """`coverage-fail-under` for the data of every suite; the unit bar when integration is
+    missing; None (the project's coverage config decides) when the matching key is unset."""
+    settings = project.settings
+    has_integration = bool(suite_dirs(project, INTEGRATION))
+    if not has_integration or INTEGRATION in producers:
+        return Threshold(settings.coverage_fail_under, "every suite")
+    if settings.coverage_fail_under_unit is not None or settings.coverage_fail_under is None:
+        return Threshold(settings.coverage_fail_under_unit, "unit suites only")
+    return Threshold(settings.coverage_fail_under, "every suite (integration data missing)")
+
+
+def select_data(project: Project, ran: set[str]) -> tuple[list[Path], list[str]]:
+    """The data files to combine, and a note for each file left out or of unknown age."""
+    files = data_files(project)
+    if not files:
+        raise GateFailedError(
+            f"coverage: no data files in {project.reports}",
+            hint="run the test sessions first, e.g. `nox -s tests coverage`",
+        )
+    producers_now = {producer(f) for f in files} & ran
+    if producers_now:
+        kept = [f for f in files if producer(f) in producers_now]
+        notes = [f"left out {f.name}: not from this run" for f in files if f not in kept]
+        return kept, notes
+    now = datetime.now(timezone.utc).timestamp()
+    notes = [
+        f"using {f.name} from {producer(f)}, written {(now - f.stat().st_mtime) / 60:.0f} min ago"
+        for f in files
+    ]
+    return files, notes
 
 
 def total_percent(report: Path) -> float:
@@ -36,40 +95,65 @@ def total_percent(report: Path) -> float:
         raise ToolFailedError(f"coverage: cannot read {report}: {exc}") from None
 
 
-def coverage(session: nox.Session, project: Project) -> None:
-    """Combine the per-run coverage data, report it, write XML and HTML, fail under threshold."""
+def coverage(session: nox.Session, project: Project) -> str | None:
+    """Combine the test runs' coverage data, report it, write XML/HTML/JSON, judge the bar."""
     if not sync(session, project, "test", only=True):
-        return
-    files = data_files(project)
-    if not files:
-        raise GateFailedError(
-            f"coverage: no data files in {project.reports}",
-            hint="run nox -s tests (and nox -s integration) first",
-        )
+        return None
+    files, notes = select_data(project, completed_sessions())
+    for note in notes:
+        session.log(note)
     # Not `.coverage`: coverage's report would take the per-run files as parallel data and
     # consume them, so a second `nox -s coverage` would find nothing.
     combined = project.reports / ".coverage-combined"
     data = f"--data-file={combined}"
     report = project.reports / "coverage.json"
+    reports = project.reports
+    no_bar = "--fail-under=0"  # Conveyor judges below, on the threshold set for this data
     with group("coverage"):
-        session.run("coverage", "combine", "--keep", data, *map(str, files))
-        session.run("coverage", "report", data, "--fail-under=0")
-        reports = project.reports
-        session.run("coverage", "xml", data, "-o", str(reports / "coverage.xml"), silent=True)
-        session.run("coverage", "html", data, "-d", str(reports / "htmlcov"), silent=True)
-        session.run("coverage", "json", data, "-o", str(report), silent=True)
+        session.run("coverage", "combine", "--keep", "--quiet", data, *map(str, files))
+        session.run("coverage", "report", data, no_bar)
+        session.run("coverage", "xml", data, no_bar, "-q", "-o", str(reports / "coverage.xml"))
+        session.run("coverage", "html", data, no_bar, "-q", "-d", str(reports / "htmlcov"))
+        session.run("coverage", "json", data, no_bar, "-q", "-o", str(report))
     total = total_percent(report)
-    fail_under = project.settings.coverage_fail_under
-    passed = total >= fail_under
+    producers = {producer(f) for f in files}
+    threshold = choose_threshold(project, producers)
+    bar = threshold.value if threshold.value is not None else configured_fail_under(session)
+    origin = ", ".join(sorted(producers))
+    verdict = "no threshold set" if bar is None else f"threshold {bar:g}% for {threshold.scope}"
+    passed = bar is None or total >= bar
     write_step_summary(
         f"### Coverage ({'passed' if passed else 'failed'})\n\n"
-        f"{total:.1f}% of the sources (threshold {fail_under:g}%), from {len(files)} data file(s)"
+        f"{total:.1f}% of the sources from {origin} ({verdict})"
     )
     if not passed:
-        integration_ran = any(f.name.startswith(f".coverage.{INTEGRATION}") for f in files)
-        raise GateFailedError(threshold_message(total, fail_under, integration_ran=integration_ran))
-    session.log(f"coverage {total:.1f}% >= {fail_under:g}%")
+        raise GateFailedError(
+            f"coverage {total:.1f}% is under the {verdict} (data from {origin})",
+            hint="add tests, or run the suites the threshold was set for",
+        )
+    return f"coverage {total:.1f}% from {origin} ({verdict})"
+
+
+def configured_fail_under(session: nox.Session) -> float | None:
+    """The project's own `fail_under` from its coverage configuration (None when unset)."""
+    program = (
+        "import coverage; c = coverage.Coverage(); print(c.get_option('report:fail_under') or '')"
+    )
+    text = str(session.run("python", "-c", program, silent=True) or "").strip()
+    try:
+        value = float(text.splitlines()[-1]) if text else 0.0
+    except ValueError:
+        return None
+    return value or None
 
 
 def register(project: Project) -> None:
-    define(project, "coverage", coverage, python=project.tools_python)
+    inputs = Inputs(
+        paths=(*project.settings.src, report_output(project, ".coverage.*"), *COVERAGE_CONFIGS),
+        groups=("test",),
+        outputs=(
+            report_output(project, "coverage.xml"),
+            report_output(project, "coverage.json"),
+        ),
+    )
+    define(project, "coverage", coverage, python=project.tools_python, inputs=inputs)

@@ -1,4 +1,8 @@
-"""`integration`: the integration suite (real tools, real Docker engine) on the tools Python."""
+"""`integration`: the integration suite (real tools, real Docker engine) on the tools Python.
+
+Registered only when the project has an integration suite (`tests/integration`), so the
+pipeline never lists a session that would have nothing to check.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,26 @@ import nox
 
 from conveyor.config import Project
 from conveyor.sessions._install import sync
-from conveyor.sessions._pytest import run_pytest, suite_dirs
+from conveyor.sessions._pytest import pytest_inputs, run_pytest, suite_dirs
 from conveyor.sessions._support import define
 
 LABEL = "integration"
 
 
-def integration(session: nox.Session, project: Project) -> None:
+def integration(session: nox.Session, project: Project) -> str | None:
     """pytest over tests/integration with coverage (real tools); posargs go to pytest."""
-    targets = suite_dirs(project, "integration")
-    if not targets:
-        session.skip(f"no integration directory under {project.settings.tests}")
     if not sync(session, project, "test"):
-        return
-    run_pytest(session, project, targets, LABEL)
+        return None
+    return run_pytest(session, project, suite_dirs(project, LABEL), LABEL)
 
 
 def register(project: Project) -> None:
-    define(project, LABEL, integration, python=project.tools_python, default=False)
+    if suite_dirs(project, LABEL):
+        define(
+            project,
+            LABEL,
+            integration,
+            python=project.tools_python,
+            inputs=pytest_inputs(project),
+            default=False,
+        )

@@ -9,17 +9,18 @@ from conveyor.errors import GateFailedError
 from conveyor.policy.licenses import evaluate
 from conveyor.reports.github import group
 from conveyor.reports.licenses import report_licenses
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
-from conveyor.sessions._support import define
+from conveyor.sessions._support import define, report_output
 from conveyor.tools import piplicenses
 from conveyor.tools.uv import export_argv, requirement_names
 
 
-def licenses(session: nox.Session, project: Project) -> None:
+def licenses(session: nox.Session, project: Project) -> str | None:
     """pip-licenses over the runtime dependencies; denied licenses fail."""
     settings = project.settings.licenses
     if not sync(session, project, "licenses", *settings.groups):
-        return
+        return None
     project.reports.mkdir(parents=True, exist_ok=True)
     requirements = project.reports / "requirements-runtime.txt"
     export = export_argv(project.root, requirements, groups=settings.groups)
@@ -43,8 +44,14 @@ def licenses(session: nox.Session, project: Project) -> None:
             f"licenses: denied license in {names_text} (details: {json_path})",
             hint="replace it, or add it to [tool.conveyor.licenses] allow with a reason",
         )
-    session.log(f"licenses: {len(verdicts)} runtime dependencies checked, none denied")
+    return f"licenses: {len(verdicts)} runtime dependencies checked, none denied"
 
 
 def register(project: Project) -> None:
-    define(project, "licenses", licenses, python=project.tools_python)
+    inputs = Inputs(
+        paths=(),
+        groups=("licenses", *project.settings.licenses.groups),
+        with_project=True,
+        outputs=(report_output(project, "licenses.json"), report_output(project, "licenses.md")),
+    )
+    define(project, "licenses", licenses, python=project.tools_python, inputs=inputs)

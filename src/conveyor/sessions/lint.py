@@ -12,17 +12,19 @@ import nox
 from conveyor.config import Project
 from conveyor.reports.annotations import from_ruff, report_file
 from conveyor.reports.github import group
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
-from conveyor.sessions._support import define, fail_on_findings
+from conveyor.sessions._support import define, fail_on_findings, report_output
 
 RUFF_OK_CODES = (0, 1)
 """ruff check exits 1 when it reports violations; 2 is a usage or configuration error."""
+RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
 
 
-def lint(session: nox.Session, project: Project) -> None:
+def lint(session: nox.Session, project: Project) -> str | None:
     """ruff check + ruff format --check over the sources and tests."""
     if not sync(session, project, "lint", only=True):
-        return
+        return None
     paths = [*project.settings.src, *project.settings.tests]
     project.reports.mkdir(parents=True, exist_ok=True)
     report = project.reports / "ruff.json"
@@ -43,7 +45,14 @@ def lint(session: nox.Session, project: Project) -> None:
     fail_on_findings(
         "ruff check", findings, paths, hint="fix them (many with `uv run ruff check --fix`)"
     )
+    return f"ruff check and ruff format --check: clean ({', '.join(paths)})"
 
 
 def register(project: Project) -> None:
-    define(project, "lint", lint, python=project.tools_python)
+    paths = (*project.settings.src, *project.settings.tests)
+    inputs = Inputs(
+        paths=(*paths, *RUFF_CONFIGS),
+        groups=("lint",),
+        outputs=(report_output(project, "ruff.json"),),
+    )
+    define(project, "lint", lint, python=project.tools_python, inputs=inputs)

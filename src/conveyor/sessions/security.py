@@ -11,8 +11,9 @@ from conveyor.errors import GateFailedError
 from conveyor.policy.advisories import evaluate, from_bandit, from_safety
 from conveyor.reports.github import group
 from conveyor.reports.security import report_security
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
-from conveyor.sessions._support import define
+from conveyor.sessions._support import define, report_output
 from conveyor.tools import bandit, safety
 from conveyor.tools.uv import export_argv
 
@@ -55,11 +56,15 @@ def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVuln
     return safety.parse_report(report.read_text(encoding="utf-8"))
 
 
-def security(session: nox.Session, project: Project) -> None:
+def security_groups(project: Project) -> tuple[str, ...]:
+    """bandit's group, and safety's unless a safety executable is configured."""
+    return ("bandit",) if project.settings.security.safety else ("bandit", "safety")
+
+
+def security(session: nox.Session, project: Project) -> str | None:
     """bandit over the sources and safety over the locked dependencies; findings fail."""
-    groups = ["bandit"] if project.settings.security.safety else ["bandit", "safety"]
-    if not sync(session, project, *groups, only=True):
-        return
+    if not sync(session, project, *security_groups(project), only=True):
+        return None
     project.reports.mkdir(parents=True, exist_ok=True)
     with group("bandit"):
         advisories = from_bandit(run_bandit(session, project))
@@ -75,7 +80,18 @@ def security(session: nox.Session, project: Project) -> None:
             f"security: {len(gate.failing)} finding(s): {ids} (details: {path})",
             hint="fix them, or add each to [tool.conveyor.security] ignore with a reason",
         )
+    ignored = len(gate.verdicts) - len(gate.failing)
+    return f"bandit and safety: no findings ({ignored} ignored with a reason)"
 
 
 def register(project: Project) -> None:
-    define(project, "security", security, python=project.tools_python)
+    settings = project.settings.security
+    inputs = Inputs(
+        paths=(*(settings.bandit_targets or project.settings.src), "uv.lock", ".bandit"),
+        groups=security_groups(project),
+        daily=True,  # advisory data and its age change with the calendar
+        outputs=tuple(
+            report_output(project, name) for name in ("bandit.json", "safety.json", "security.json")
+        ),
+    )
+    define(project, "security", security, python=project.tools_python, inputs=inputs)

@@ -6,17 +6,17 @@ import nox
 
 from conveyor.config import Project
 from conveyor.sessions._install import sync
-from conveyor.sessions._pytest import run_pytest, suite_dirs
+from conveyor.sessions._pytest import pytest_inputs, run_pytest, suite_dirs
 from conveyor.sessions._support import define
 
 
-def tests(session: nox.Session, project: Project) -> None:
+def tests(session: nox.Session, project: Project) -> str | None:
     """pytest over the unit tests with coverage; posargs go to pytest."""
     if not sync(session, project, "test"):
-        return
+        return None
     targets = suite_dirs(project, "unit") or list(project.settings.tests)
-    run_pytest(session, project, targets, f"tests-{session.python}")
+    return run_pytest(session, project, targets, session.name)
 
 
 def register(project: Project) -> None:
-    define(project, "tests", tests, python=project.pythons)
+    define(project, "tests", tests, python=project.pythons, inputs=pytest_inputs(project))

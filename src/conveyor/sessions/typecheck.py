@@ -12,6 +12,7 @@ from conveyor.config import Project
 from conveyor.errors import GateFailedError
 from conveyor.reports.annotations import from_mypy, report_text
 from conveyor.reports.github import group
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define, fail_on_findings
 
@@ -33,10 +34,13 @@ def mypy_argv(paths: list[str]) -> list[str]:
     ]
 
 
-def types(session: nox.Session, project: Project) -> None:
+MYPY_CONFIGS = ("mypy.ini", ".mypy.ini", "setup.cfg")
+
+
+def types(session: nox.Session, project: Project) -> str | None:
     """mypy --strict over the sources and tests."""
     if not sync(session, project, "typing"):
-        return
+        return None
     paths = [*project.settings.src, *project.settings.tests]
     with group("mypy"):
         output = str(session.run(*mypy_argv(paths), silent=True, success_codes=list(MYPY_OK_CODES)))
@@ -44,12 +48,16 @@ def types(session: nox.Session, project: Project) -> None:
         findings = report_text("mypy", output, from_mypy, project.root)
     errors = [finding for finding in findings if finding.level == "error"]
     fail_on_findings("mypy", errors, paths, hint="fix the types mypy names above")
-    if MYPY_SUCCESS not in output:
+    success = next((ln for ln in output.splitlines() if ln.startswith(MYPY_SUCCESS)), None)
+    if success is None:
         raise GateFailedError(
             "mypy: failed without an error line Conveyor could read",
             hint="see mypy's output above",
         )
+    return f"mypy --strict: {success}"
 
 
 def register(project: Project) -> None:
-    define(project, "types", types, python=project.tools_python)
+    paths = (*project.settings.src, *project.settings.tests)
+    inputs = Inputs(paths=(*paths, *MYPY_CONFIGS), groups=("typing",), with_project=True)
+    define(project, "types", types, python=project.tools_python, inputs=inputs)

@@ -10,6 +10,7 @@ from conveyor.config import Project
 from conveyor.errors import ConfigError, GateFailedError
 from conveyor.reports.annotations import publish
 from conveyor.reports.github import group, in_github_actions
+from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define
 from conveyor.tools import actionlint
@@ -29,7 +30,7 @@ def zizmor_argv(files: list[str], *, github: bool) -> list[str]:
     return ["zizmor", "--offline", "--no-progress", *output, *files]
 
 
-def workflow(session: nox.Session, project: Project) -> None:
+def workflow(session: nox.Session, project: Project) -> str | None:
     """actionlint, then zizmor offline, over .github/workflows/*; any finding fails."""
     files = workflow_files(project.root)
     if not files:
@@ -38,7 +39,7 @@ def workflow(session: nox.Session, project: Project) -> None:
             hint="`conveyor init` writes .github/workflows/ci.yml",
         )
     if not sync(session, project, "workflow", only=True):
-        return
+        return None
     with group("actionlint"):
         output = session.run(
             *actionlint.actionlint_argv(files),
@@ -53,7 +54,9 @@ def workflow(session: nox.Session, project: Project) -> None:
         raise GateFailedError(f"actionlint: {len(findings)} finding(s) in {', '.join(files)}")
     with group("zizmor"):
         session.run(*zizmor_argv(files, github=in_github_actions()))
+    return f"actionlint and zizmor: no findings in {', '.join(files)}"
 
 
 def register(project: Project) -> None:
-    define(project, "workflow", workflow, python=project.tools_python)
+    inputs = Inputs(paths=(WORKFLOWS_DIR,), groups=("workflow",))
+    define(project, "workflow", workflow, python=project.tools_python, inputs=inputs)

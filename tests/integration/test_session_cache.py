@@ -1,0 +1,172 @@
+"""The session result cache on real nox runs: what an unchanged tree skips, what each kind of
+change re-runs, and that a failure is never remembered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tool
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+NOXFILE = """\
+import nox
+
+import conveyor.sessions
+
+nox.options.default_venv_backend = "uv"
+conveyor.sessions.register()
+"""
+SESSIONS = ("lint", f"tests-{RUNNING}", "licenses")
+
+
+def write_project(root: Path) -> Path:
+    (root / "src" / "calc").mkdir(parents=True)
+    (root / "src" / "calc" / "__init__.py").write_text(
+        '"""Arithmetic."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n'
+    )
+    (root / "tests" / "unit").mkdir(parents=True)
+    (root / "tests" / "unit" / "test_add.py").write_text(
+        "from calc import add\n\n\ndef test_add() -> None:\n    assert add(1, 2) == 3\n"
+    )
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text("# calc\n")
+    (root / "noxfile.py").write_text(NOXFILE)
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "calc"
+            version = "0.1.0"
+            requires-python = ">={RUNNING}"
+
+            [dependency-groups]
+            lint = ["ruff>=0.8"]
+            test = ["pytest>=8.3", "pytest-cov>=5"]
+            licenses = ["pip-licenses>=5"]
+
+            [tool.conveyor]
+            src = ["src"]
+            python = ["{RUNNING}"]
+            tools-python = "{RUNNING}"
+            """
+        )
+    )
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    lock(root, "-P", "ruff==0.14.0")
+    return root
+
+
+def lock(root: Path, *args: str) -> None:
+    subprocess.run(
+        [require_tool("uv"), "lock", "--quiet", "--python", sys.executable, *args],
+        cwd=root,
+        check=True,
+        timeout=300,
+    )
+
+
+def nox(root: Path, *args: str, force: bool = False) -> str:
+    """Run nox on the project; the combined output (the exit code is asserted by callers)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONVEYOR_FORCE")}
+    if force:
+        env["CONVEYOR_FORCE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-s", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return f"exit {done.returncode}\n{done.stdout}{done.stderr}"
+
+
+def unchanged(output: str) -> set[str]:
+    """The sessions a run skipped as unchanged."""
+    names = set()
+    session = ""
+    for line in output.splitlines():
+        if line.startswith("nox > Running session "):
+            session = line.rsplit(" ", 1)[-1]
+        elif line.startswith("nox > unchanged since "):
+            names.add(session)
+    return names
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "calc")
+
+
+def test_an_unchanged_tree_is_skipped_with_the_cached_summary(project: Path) -> None:
+    first = nox(project, *SESSIONS)
+    assert first.startswith("exit 0"), first
+    assert unchanged(first) == set()
+    second = nox(project, *SESSIONS)
+    assert second.startswith("exit 0"), second
+    assert unchanged(second) == set(SESSIONS)
+    assert "unchanged since " in second
+    assert "pytest: 1 passed" in second
+    assert "licenses: " in second
+    forced = nox(project, *SESSIONS, force=True)
+    assert forced.startswith("exit 0"), forced
+    assert unchanged(forced) == set()
+
+
+def test_each_kind_of_change_re_runs_exactly_what_reads_it(project: Path) -> None:
+    assert nox(project, *SESSIONS).startswith("exit 0")
+    module = project / "src" / "calc" / "__init__.py"
+    module.write_text(module.read_text() + "\n\nZERO = 0\n")
+    source = nox(project, *SESSIONS)
+    assert source.startswith("exit 0"), source
+    assert unchanged(source) == {"licenses"}
+    (project / "docs" / "index.md").write_text("# calc, documented\n")
+    docs = nox(project, *SESSIONS)
+    assert unchanged(docs) == {"lint", "licenses"}  # tests read the whole tree
+    lock(project, "-P", "ruff==0.15.0")
+    locked = nox(project, *SESSIONS)
+    assert locked.startswith("exit 0"), locked
+    assert unchanged(locked) == {f"tests-{RUNNING}", "licenses"}
+
+
+def test_a_failure_is_never_cached_and_never_turns_green(project: Path) -> None:
+    assert nox(project, *SESSIONS).startswith("exit 0")
+    test = project / "tests" / "unit" / "test_add.py"
+    passing = test.read_text()
+    test.write_text(passing.replace("== 3", "== 4"))
+    for _ in range(2):
+        failed = nox(project, f"tests-{RUNNING}")
+        assert failed.startswith("exit 1"), failed
+        assert unchanged(failed) == set()
+        assert "1 failed" in failed
+    test.write_text(passing)
+    again = nox(project, f"tests-{RUNNING}")
+    assert again.startswith("exit 0"), again
+    assert unchanged(again) == set()  # its record was dropped by the failure: it ran
+    assert (project / "reports" / f"junit-tests-{RUNNING}.xml").is_file()
+
+
+def test_a_hit_puts_back_the_outputs_later_sessions_read(project: Path) -> None:
+    assert nox(project, f"tests-{RUNNING}").startswith("exit 0")
+    junit = project / "reports" / f"junit-tests-{RUNNING}.xml"
+    data = sorted((project / "reports").glob(f".coverage.tests-{RUNNING}*"))
+    assert data
+    expected = {path: path.read_bytes() for path in [junit, *data]}
+    for path in expected:
+        path.unlink()
+    hit = nox(project, f"tests-{RUNNING}", "coverage")
+    assert hit.startswith("exit 0"), hit
+    assert f"tests-{RUNNING}" in unchanged(hit)
+    assert {path: path.read_bytes() for path in expected} == expected
+    assert f"coverage 100.0% from tests-{RUNNING} (no threshold set)" in hit
