@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from conveyor import interpreters
 from conveyor.config import SUPPORTED_PYTHONS, Project
 from conveyor.errors import ConveyorError
 from conveyor.runner import DEFAULT_RUNNER, Runner
@@ -60,20 +61,21 @@ def _version_of(argv: Sequence[str], runner: Runner) -> str | None:
     return parse_version(done.stdout + done.stderr)
 
 
-def check_python(version: str, *, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
-    """`pythonX.Y` on PATH, reporting the version it runs."""
-    name = f"python{version}"
-    path = shutil.which(name)
-    found = _version_of([path, "--version"], runner) if path else None
-    if path and found:
-        return Check(name, Status.PRESENT, f"{found} at {path}", "", required)
-    return Check(
-        name,
-        Status.MISSING,
-        "not on PATH",
-        f"uv python install {version} (or pyenv install {version} and add it to pyenv global)",
-        required,
-    )
+def check_pythons(versions: Sequence[str], wanted: set[str]) -> list[Check]:
+    """Each version where the sessions will find it (PATH, pyenv, uv, the system), or the
+    command that installs it: the same search and the same fix the sessions print."""
+    found = interpreters.discover(versions)
+    home = str(Path.home())
+    checks = []
+    for version in versions:
+        name, required = f"python{version}", version in wanted
+        interpreter = found.for_version(version)
+        if interpreter is not None:
+            checks.append(Check(name, Status.PRESENT, interpreter.describe(home), "", required))
+        else:
+            fix = interpreters.install_hint(version).replace("`", "")
+            checks.append(Check(name, Status.MISSING, "not installed", fix, required))
+    return checks
 
 
 def check_program(
@@ -206,7 +208,7 @@ def diagnose(project: Project, runner: Runner = DEFAULT_RUNNER) -> list[Check]:
     builds_image = (project.root / settings.docker.dockerfile).is_file()
     composes = any((project.root / f).is_file() for f in settings.deploy.compose_files)
     wanted = {*project.pythons, project.tools_python}
-    checks = [check_python(v, required=v in wanted, runner=runner) for v in SUPPORTED_PYTHONS]
+    checks = check_pythons(list(dict.fromkeys([*SUPPORTED_PYTHONS, *sorted(wanted)])), wanted)
     checks.append(
         check_program(
             "uv",

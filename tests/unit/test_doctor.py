@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -100,9 +101,14 @@ def test_safety_db_settings(tmp_path: Path) -> None:
 def test_missing_programs_name_their_fix(tmp_path: Path) -> None:
     absent = doctor.check_program("no-such-tool-xyz", ["--version"], "install it", required=True)
     assert (absent.status, absent.fix, absent.failed) == (Status.MISSING, "install it", True)
-    python = doctor.check_python("3.99", required=False)
-    assert python.status is Status.MISSING
+    (python,) = doctor.check_pythons(["3.99"], {"3.99"})
+    assert (python.name, python.status, python.required) == ("python3.99", Status.MISSING, True)
     assert "uv python install 3.99" in python.fix
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    (running,) = doctor.check_pythons([here], set())
+    assert running.status is Status.PRESENT
+    assert running.detail.startswith(f"{here}.")
+    assert not running.required
     configured = doctor.check_tool(TRIVY, str(tmp_path / "nope"), required=True)
     assert configured.status is Status.MISSING
     assert "is not an executable file" in configured.detail
