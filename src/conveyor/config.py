@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,10 +22,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
 PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
 """A `python` / `tools-python` entry: any 3.X the machine may have (found or named missing)."""
 PYPROJECT = "pyproject.toml"
+_CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 
 
 def _kebab(name: str) -> str:
@@ -66,6 +68,10 @@ class SecuritySettings(Section):
     safety: str | None = None  # a safety executable to use instead of the safety group's
     # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
     ignore: dict[str, Reason] = Field(default_factory=dict)
+    # A bandit finding fails the gate at this severity and confidence or above (like the
+    # scan gate's fail-on); lower ones are listed as below the threshold.
+    bandit_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
+    bandit_confidence: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
 
 
 class DockerSettings(Section):
@@ -173,6 +179,11 @@ class Settings(Section):
     reports_dir: str = "reports"
     integration_marker: str = "docker"
     env: dict[str, str] = Field(default_factory=dict)  # set in every session's environment
+    # What the project already has, detected from its files when unset (see conveyor.adopt):
+    test_runner: Literal["pytest", "unittest"] | None = None
+    test_groups: list[str] | None = None  # dependency groups the test sessions install
+    test_extras: list[str] | None = None  # extras of the project the test sessions install
+    type_checker: Literal["mypy", "pyright", "basedpyright", "ty"] | None = None
     licenses: LicenseSettings = Field(default_factory=LicenseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
@@ -208,13 +219,15 @@ class Project(BaseModel):
     name: str
     requires_python: str | None
     settings: Settings
+    classifier_pythons: tuple[str, ...] = ()  # `Programming Language :: Python :: 3.X`
 
     @property
     def pythons(self) -> list[str]:
-        """Configured versions, else the supported ones `requires-python` admits."""
+        """Configured versions, else the declared ones (classifiers, else every known version)
+        that `requires-python` admits."""
         if self.settings.python is not None:
             return list(self.settings.python)
-        return pythons_for(self.requires_python)
+        return pythons_for(self.requires_python, self.classifier_pythons)
 
     @property
     def tools_python(self) -> str:
@@ -227,12 +240,24 @@ class Project(BaseModel):
         return self.root / self.settings.reports_dir
 
 
-def pythons_for(requires_python: str | None) -> list[str]:
-    """The supported versions a `requires-python` specifier admits (all when absent)."""
+def pythons_for(requires_python: str | None, declared: Sequence[str] = ()) -> list[str]:
+    """The `declared` versions (default: every known one) a `requires-python` admits."""
+    versions = list(declared) or list(SUPPORTED_PYTHONS)
     if not requires_python:
-        return list(SUPPORTED_PYTHONS)
+        return versions
     spec = SpecifierSet(requires_python)
-    return [v for v in SUPPORTED_PYTHONS if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
+    return [v for v in versions if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
+
+
+def classifier_versions(project_table: dict[str, Any]) -> tuple[str, ...]:
+    """`3.X` of each `Programming Language :: Python :: 3.X` classifier, oldest first."""
+    classifiers = project_table.get("classifiers", [])
+    found = {
+        m.group(1)
+        for c in (classifiers if isinstance(classifiers, list) else [])
+        if (m := _CLASSIFIER.match(str(c)))
+    }
+    return tuple(sorted(found, key=lambda v: tuple(map(int, v.split(".")))))
 
 
 def _describe_location(loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -316,6 +341,7 @@ def load_project(root: str | Path | None = None) -> Project:
         name=str(project_table.get("name") or base.name),
         requires_python=requires,
         settings=settings,
+        classifier_pythons=classifier_versions(project_table),
     )
     if not project.pythons:
         raise ConfigError(

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import PYPROJECT
 from conveyor.scaffold import hooks
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
+from conveyor.scaffold.style import python_style
 from conveyor.scaffold.templates import render
 from conveyor.scaffold.workflow import workflow
 
@@ -59,6 +61,7 @@ class Options:
     force: bool = False
     docker: bool = False
     conveyor_source: str | None = None
+    safety_db: str | None = None
 
 
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
@@ -67,9 +70,11 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     The workflow gets its build-and-scan job when the project has (or is given) a Dockerfile.
     """
     builds_image = options.docker or (layout.root / DOCKERFILE).is_file()
+    style = python_style(ProjectFiles.read(layout.root))
+    imports = style.imports_block()
     files = {
-        "noxfile.py": render("noxfile.py"),
-        "tasks.py": render("tasks.py"),
+        "noxfile.py": render("noxfile.py", required_imports=imports, q=style.quote),
+        "tasks.py": render("tasks.py", required_imports=imports),
         PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests]),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
@@ -115,7 +120,11 @@ def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
     layout = detect(root)
     pyproject_old = (layout.root / PYPROJECT).read_text(encoding="utf-8")
     pyproject_new = extend(
-        pyproject_old, layout, docker=options.docker, conveyor_source=options.conveyor_source
+        pyproject_old,
+        layout,
+        docker=options.docker,
+        conveyor_source=options.conveyor_source,
+        safety_db=options.safety_db,
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
     gitignore_old = _read(layout.root / GITIGNORE)

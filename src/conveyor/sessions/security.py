@@ -8,7 +8,7 @@ import nox
 
 from conveyor.config import Project
 from conveyor.errors import GateFailedError
-from conveyor.policy.advisories import evaluate, from_bandit, from_safety
+from conveyor.policy.advisories import BanditThreshold, evaluate, from_bandit, from_safety
 from conveyor.reports.github import group
 from conveyor.reports.security import report_security
 from conveyor.sessions._cache import Inputs
@@ -70,7 +70,9 @@ def security(session: nox.Session, project: Project) -> str | None:
         advisories = from_bandit(run_bandit(session, project))
     with group("safety"):
         advisories += from_safety(run_safety(session, project))
-    gate = evaluate(advisories, project.settings.security.ignore)
+    settings = project.settings.security
+    threshold = BanditThreshold(settings.bandit_severity, settings.bandit_confidence)
+    gate = evaluate(advisories, settings.ignore, threshold)
     path = report_security(gate, project.reports)
     for key in gate.unused_ignores:
         session.warn(f"[tool.conveyor.security] ignore {key!r} matched no finding; remove it")
@@ -80,8 +82,12 @@ def security(session: nox.Session, project: Project) -> str | None:
             f"security: {len(gate.failing)} finding(s): {ids} (details: {path})",
             hint="fix them, or add each to [tool.conveyor.security] ignore with a reason",
         )
-    ignored = len(gate.verdicts) - len(gate.failing)
-    return f"bandit and safety: no findings ({ignored} ignored with a reason)"
+    below = sum(1 for v in gate.verdicts if (v.ignored_because or "").startswith("below the"))
+    ignored = len(gate.verdicts) - len(gate.failing) - below
+    return (
+        f"bandit and safety: no findings at the gate's threshold ({below} below it, "
+        f"{ignored} ignored with a reason)"
+    )
 
 
 def register(project: Project) -> None:
