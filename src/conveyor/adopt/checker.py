@@ -34,6 +34,7 @@ class Checker:
     name: CheckerName
     config: str | None
     targets: tuple[str, ...] = ()
+    command_targets: tuple[str, ...] = ()  # what the project's tox command passes it
 
     @property
     def owned_by_conveyor(self) -> bool:
@@ -67,6 +68,19 @@ def mypy_files(files: ProjectFiles) -> tuple[str, ...]:
     return ()
 
 
+def tox_targets(files: ProjectFiles, program: str) -> tuple[str, ...]:
+    """The paths a tox env's command passes to `program` (`mypy src tests` -> src, tests)."""
+    for section in files.tox_sections():
+        for line in files.tox_value("commands", section).splitlines():
+            words = line.split()
+            if words[:1] == [program] or words[:3] == ["python", "-m", program]:
+                start = 1 if words[0] == program else 3
+                paths = [w for w in words[start:] if not w.startswith(("-", "{"))]
+                if paths and all((files.root / p).exists() for p in paths):
+                    return tuple(paths)
+    return ()
+
+
 def type_checker(files: ProjectFiles, chosen: CheckerName | None = None) -> Checker:
     """The checker `chosen` in `[tool.conveyor]`, else the one the project configures, else the
     one it declares as a dependency, else mypy with Conveyor's strict settings."""
@@ -75,7 +89,7 @@ def type_checker(files: ProjectFiles, chosen: CheckerName | None = None) -> Chec
         where = configured_in(files, name)
         if where is not None:
             targets = mypy_files(files) if name == "mypy" else ()
-            return Checker(name, where, targets)
+            return Checker(name, where, targets, tox_targets(files, name))
     if chosen:
         return Checker(chosen, None)
     for name in CHECKERS:

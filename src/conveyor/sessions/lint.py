@@ -32,6 +32,7 @@ def lint(session: nox.Session, project: Project) -> str | None:
         session.run(
             "ruff",
             "check",
+            "--no-fix",  # a check never edits, whatever the project's `fix = true` says
             "--output-format=json",
             f"--output-file={report}",
             *paths,

@@ -48,12 +48,13 @@ def mypy_argv(paths: list[str], *, strict: bool = True) -> list[str]:
 
 def mypy_targets(project: Project, checker: checkers.Checker) -> list[str]:
     """Conveyor's sources and tests when it owns mypy's settings; the project's `files` when
-    its config names them (no paths); else the sources only (the project's package)."""
+    its config names them (no paths); else the paths its tox command checks, else the
+    sources only (the project's package)."""
     if checker.owned_by_conveyor:
         return [*project.settings.src, *project.settings.tests]
     if checker.targets:
         return []
-    return list(project.settings.src)
+    return list(checker.command_targets or project.settings.src)
 
 
 def blocking_error(output: str) -> str | None:

@@ -1,0 +1,151 @@
+"""`conveyor init` adopts three projects shaped like real ones (tests/fixtures/projects), then
+`uv lock` and the sessions run green with no hand edits, each test run counting exactly what
+the project's own runner counts; a planted lint error, type error and failing test still fail.
+
+- src-extras-tox: src layout, test dependencies in the `tests` extra named by tox.ini, pytest
+  settings (`--doctest-modules`, testpaths) in tox.ini's `[pytest]`, mypy strict in pyproject,
+  `[tool.ruff] fix = true`, tool pins in tox envs.
+- src-groups-ty: src layout, its own `test` group, ruff pinned (0.6.9, ALL + preview, required
+  imports), ty instead of mypy, `fail_under = 100` with a coverage plugin needing
+  `PYTHONPATH=tasks`, a docs group for Python >= 3.12, twine, a `dev` group without nox.
+- flat-unittest: flat layout, stdlib unittest with doctests added by a `load_tests` hook, no
+  lockfile, mypy configured in setup.cfg for the package only.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conveyor.reports.annotations import junit_totals
+from tests.conftest import REPO_ROOT, require_tool
+from tests.integration._consumers import init, lock, run
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "projects"
+SESSIONS = ("lint", "types", "tests-3.12", "coverage", "security", "licenses")
+NOX = ("uv", "run", "--frozen", "--group", "nox", "nox")
+"""What init prints and writes into the workflow: nox from its group, whatever `dev` holds."""
+PLANTED_TEST = {
+    "pytest": "def test_planted() -> None:\n    assert 1 == 2\n",
+    "unittest": (
+        "import unittest\n\n\nclass Planted(unittest.TestCase):\n"
+        "    def test_planted(self):\n        self.assertEqual(1, 2)\n"
+    ),
+}
+
+
+def adopt(tmp_path: Path, name: str) -> Path:
+    """A copy of the fixture, adopted with `conveyor init` (offline advisory data) and locked."""
+    root = tmp_path / name
+    shutil.copytree(FIXTURES / name, root)
+    assert init(root, "--safety-db", "safety-db") == 0
+    lock(root)
+    return root
+
+
+def own_runner_count(root: Path, runner: str) -> int:
+    """How many tests the project's own runner runs (in the session's environment)."""
+    python = str(root / ".nox" / "tests-3-12" / "bin" / "python")
+    if runner == "unittest":
+        done = run(root, python, "-m", "unittest")
+        match = re.search(r"^Ran (\d+) tests?", done.stderr, re.MULTILINE)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert match, done.stderr
+        return int(match.group(1))
+    own = root / "own-junit.xml"
+    done = run(root, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={own}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return passed(own.read_text(encoding="utf-8"))
+
+
+def passed(junit: str) -> int:
+    return int(junit_totals(junit).split()[0])
+
+
+def plant_failures(root: Path, module: Path, runner: str) -> None:
+    """An unused import (lint), a wrong return type (types) and a failing test."""
+    text = module.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if line.startswith(("import ", "from ")))
+    lines.insert(cut + 1, "import os\n")
+    lines.append('\n\ndef broken() -> int:\n    return "one"\n')
+    module.write_text("".join(lines), encoding="utf-8")
+    (root / "tests" / "test_planted.py").write_text(PLANTED_TEST[runner], encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "runner", "module", "own_count"),
+    [
+        ("src-extras-tox", "pytest", "src/chronicle/durations.py", 12),
+        ("src-groups-ty", "pytest", "src/ledgerline/entries.py", 4),
+        ("flat-unittest", "unittest", "tinytext/slugs.py", 8),
+    ],
+)
+def test_init_lock_and_every_session_green_then_planted_failures_fail(
+    tmp_path: Path, name: str, runner: str, module: str, own_count: int
+) -> None:
+    require_tool("uv")
+    root = adopt(tmp_path, name)
+    done = run(root, *NOX, "-s", *SESSIONS)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    for session in SESSIONS:
+        assert f"Session {session} was successful" in output
+    # Declared Pythons this machine lacks are named, not dropped.
+    assert "Python 3.14" in output
+    assert "not found" in output
+
+    # The suite Conveyor ran is the project's: the same count as its own runner (doctests too).
+    junit = (root / "reports" / "junit-tests-3.12.xml").read_text(encoding="utf-8")
+    assert passed(junit) == own_runner_count(root, runner) == own_count
+    # Generated files pass the project's own (pinned) ruff and are never measured.
+    ruff = str(root / ".nox" / "lint" / "bin" / "ruff")
+    for check in (["check", "--no-fix"], ["format", "--check"]):
+        linted = run(root, ruff, *check, "noxfile.py", "tasks.py")
+        assert linted.returncode == 0, linted.stdout + linted.stderr
+    measured = (root / "reports" / "coverage.xml").read_text(encoding="utf-8")
+    assert "noxfile.py" not in measured
+    assert "tasks.py" not in measured
+
+    plant_failures(root, root / module, runner)
+    for session, expected in (
+        ("lint", "F401"),
+        ("types", "Incompatible return" if name != "src-groups-ty" else "invalid-explicit-return"),
+        ("tests-3.12", "test_planted"),
+    ):
+        failed = run(root, *NOX, "-s", session)
+        text = failed.stdout + failed.stderr
+        assert failed.returncode != 0, text
+        assert f"Session {session} failed" in text or f"Session {session} aborted" in text
+        assert expected in text
+
+
+def test_each_project_keeps_its_pins_and_gets_what_it_lacks(tmp_path: Path) -> None:
+    """What init wrote for the pinned, ty-checked project: its own versions, computed conflicts."""
+    require_tool("uv")
+    root = tmp_path / "src-groups-ty"
+    shutil.copytree(FIXTURES / "src-groups-ty", root)
+    assert init(root, "--safety-db", "safety-db") == 0
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = data["dependency-groups"]
+    assert groups["lint"] == ["ruff==0.6.9"]  # the project's pin, not Conveyor's newest
+    assert groups["typing"][0] == "ty==0.0.107"
+    assert groups["test"] == ["pytest>=8.3", "coverage[toml]>=7.6"]  # the project's own
+    assert data["tool"]["conveyor"]["env"] == {"PYTHONPATH": "tasks"}
+    apart = {
+        next(iter(m.values()))
+        for pair in data["tool"]["uv"]["conflicts"]
+        for m in pair
+        if m != {"group": "safety"}
+    }
+    assert {"release", "docs", "dev", "test", "nox"} <= apart  # each pulls packaging>=22
+    assert not {"lint", "bandit", "scanners"} & apart  # nothing forces these apart
