@@ -23,6 +23,7 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+PREFERRED_TOOLS_PYTHON = "3.12"
 PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
 """A `python` / `tools-python` entry: any 3.X the machine may have (found or named missing)."""
 PYPROJECT = "pyproject.toml"
@@ -231,8 +232,12 @@ class Project(BaseModel):
 
     @property
     def tools_python(self) -> str:
-        """The one modern Python the tool sessions run on."""
-        return self.settings.tools_python or self.pythons[-1]
+        """The one modern Python the tool sessions run on: 3.12 when the project admits it
+        (every machine of this kind has it), else its newest version."""
+        if self.settings.tools_python:
+            return self.settings.tools_python
+        pythons = self.pythons
+        return PREFERRED_TOOLS_PYTHON if PREFERRED_TOOLS_PYTHON in pythons else pythons[-1]
 
     @property
     def reports(self) -> Path:

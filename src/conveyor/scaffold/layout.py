@@ -10,7 +10,13 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conveyor.config import PYPROJECT, SUPPORTED_PYTHONS, classifier_versions, pythons_for
+from conveyor.config import (
+    PREFERRED_TOOLS_PYTHON,
+    PYPROJECT,
+    SUPPORTED_PYTHONS,
+    classifier_versions,
+    pythons_for,
+)
 from conveyor.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -19,7 +25,6 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 TEST_DIRS = ("tests", "test")
-PREFERRED_TOOLS_PYTHON = "3.12"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import PYPROJECT
+from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.scaffold import hooks
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
@@ -115,8 +116,10 @@ def _change(path: str, old: str | None, new: str, *, force: bool) -> Change:
     return Change(path, old, new, Action.UPDATE if force else Action.SKIP)
 
 
-def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
-    """The detected layout and what init would do to each file."""
+def plan(
+    root: Path, options: Options, runner: Runner = DEFAULT_RUNNER
+) -> tuple[Layout, list[Change]]:
+    """The detected layout and what init would do to each file (`runner` resolves groups)."""
     layout = detect(root)
     pyproject_old = (layout.root / PYPROJECT).read_text(encoding="utf-8")
     pyproject_new = extend(
@@ -125,6 +128,7 @@ def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
         docker=options.docker,
         conveyor_source=options.conveyor_source,
         safety_db=options.safety_db,
+        runner=runner,
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
     gitignore_old = _read(layout.root / GITIGNORE)
