@@ -12,6 +12,7 @@ Exit codes follow pytest's: 0 passed, 1 failures, 5 no tests ran.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -102,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         loader.testNamePatterns = [n if "*" in n else f"*{n}*" for n in args.names]
     suite = unittest.TestSuite()
     for start in args.starts:
-        suite.addTests(loader.discover(start, pattern=args.pattern, top_level_dir=args.top))
+        # A start directory that is no package is its own top level (`discover -s tests`).
+        top = args.top if os.path.isfile(os.path.join(start, "__init__.py")) else start
+        suite.addTests(loader.discover(start, pattern=args.pattern, top_level_dir=top))
     runner = unittest.TextTestRunner(resultclass=RecordingResult, verbosity=2)
     started = time.perf_counter()
     result = runner.run(suite)
