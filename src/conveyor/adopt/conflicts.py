@@ -10,6 +10,7 @@ since a needless conflict costs nothing and a missing one breaks the lock.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from conveyor.adopt.sources import ProjectFiles, requirement_name
@@ -24,6 +26,11 @@ from conveyor.config import pythons_for
 from conveyor.errors import ConveyorError
 from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.tools.uv import compile_argv, pinned_versions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
 
 SAFETY_GROUP = "safety"
 PACKAGING_FLOOR = Version("22")
@@ -134,3 +141,18 @@ def conflicts_line(apart: Sequence[Item]) -> str:
     """`conflicts = [...]` for `[tool.uv]`: safety against each item."""
     pairs = ", ".join(f'[{{ group = "{SAFETY_GROUP}" }}, {i.as_toml()}]' for i in apart)
     return f"conflicts = [{pairs}]\n"
+
+
+def locked_items(lock: Path, project: str) -> set[Item]:
+    """The groups and extras of `project` that `lock` (uv.lock) already resolved."""
+    try:
+        data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()
+    wanted = canonicalize_name(project)
+    for package in data.get("package", []):
+        if canonicalize_name(str(package.get("name", ""))) == wanted:
+            groups = package.get("dev-dependencies", {})
+            extras = package.get("optional-dependencies", {})
+            return {Item("group", str(g)) for g in groups} | {Item("extra", str(e)) for e in extras}
+    return set()
