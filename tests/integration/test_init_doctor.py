@@ -30,6 +30,13 @@ def test_doctor_table_matches_its_exit_code(
     assert by_name["gitleaks"].status is doctor.Status.PRESENT
     assert by_name["gitleaks"].detail.startswith("8.")
     assert by_name["python3.12"].required
+    assert by_name["python3.15"].status is doctor.Status.MISSING  # known, named, not dropped
+    # A real `uv pip compile` of each group: pre-commit's virtualenv wants packaging>=22, so
+    # this repository's locked `hooks` group is held back by safety (named, not required).
+    conflicts = by_name["safety conflicts"]
+    assert conflicts.status is doctor.Status.STALE
+    assert conflicts.detail.startswith("not apart from safety: group hooks: resolves packaging")
+    assert not conflicts.required
 
 
 def test_doctor_requires_docker_only_for_projects_that_build_images(tmp_path: Path) -> None:
@@ -38,6 +45,7 @@ def test_doctor_requires_docker_only_for_projects_that_build_images(tmp_path: Pa
     assert not checks["docker engine"].required
     assert not checks["compose"].required
     assert not checks["trivy"].required
+    assert not checks["gitleaks"].required  # no Docker, no hooks: nothing runs it
     (tmp_path / "docker").mkdir()
     (tmp_path / "docker" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
     (tmp_path / "docker" / "compose.yaml").write_text("services: {}\n", encoding="utf-8")
@@ -45,3 +53,4 @@ def test_doctor_requires_docker_only_for_projects_that_build_images(tmp_path: Pa
     assert checks["docker engine"].required
     assert checks["compose"].required
     assert checks["trivy"].required
+    assert checks["gitleaks"].required

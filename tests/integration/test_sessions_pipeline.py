@@ -236,7 +236,7 @@ def test_clean_project_passes_every_default_session(
         clean, "-s", *sessions, monkeypatch=monkeypatch, capfd=capfd, step_summary=summary
     )
     assert code == 0, output
-    assert "ruff check --output-format=json" in output
+    assert "ruff check --no-fix --output-format=json" in output
     gates = summary.read_text()
     assert (
         "### Coverage (passed)\n\n100.0% of the sources from integration, tests-3.12 "
@@ -344,7 +344,9 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
 ) -> None:
     root = locked(workspace, "vulnerable", service=("requests==2.19.0",))
     (root / "src" / "demo" / "run.py").write_text(
-        "import subprocess\n\n\ndef run() -> int:\n    return subprocess.call('true', shell=True)\n"
+        "import random\nimport subprocess\n\n\ndef run(command: str) -> int:\n"
+        "    return subprocess.call(command, shell=True)\n\n\n"
+        "def pick() -> int:\n    return random.randint(1, 6)\n"
     )
     summary = root / "step-summary.md"
     code, text = nox_in_process(
@@ -353,7 +355,7 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     assert code != 0
     assert "safety 36546" in text
     assert "::error::safety 36546: The Requests package through 2.19.1" in text
-    assert "::error file=src/demo/run.py,line=5::bandit B602" in text
+    assert "::error file=src/demo/run.py,line=6::bandit B602" in text
     assert "### Security (failed:" in summary.read_text()
     assert "CVE-2018-18074" in text
     report = read_json(root / "reports" / "security.json")
@@ -363,8 +365,12 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     assert findings["36546"]["subject"] == "requests 2.19.0"
     assert "--db" in text  # offline: the prepared safety-db copy, no API call
     assert findings["B602"]["file"] == "src/demo/run.py"
-    assert findings["B602"]["line"] == 5
-    assert findings["B602"]["severity"] == "LOW"  # a constant command line
+    assert findings["B602"]["line"] == 6
+    assert findings["B602"]["severity"] == "HIGH"  # a command from the caller
+    # B311 (random) is LOW severity: listed with its rule, below the default MEDIUM bar.
+    assert findings["B311"]["ignored"] is True
+    assert findings["B311"]["reason"].startswith("below the bandit threshold (LOW severity")
+    assert "bandit B311" not in text.split("security:")[-1]
 
     pyproject = root / "pyproject.toml"
     pyproject.write_text(

@@ -90,7 +90,7 @@ def test_mypy_targets_respect_who_owns_the_settings(root: Path) -> None:
     assert typecheck.mypy_targets(project, configured) == []  # its config's `files`
     from_tox = Checker("mypy", "pyproject.toml [tool.mypy]", (), ("src", "tests"))
     assert typecheck.mypy_targets(project, from_tox) == ["src", "tests"]
-    assert typecheck.mypy_targets(project, Checker("mypy", "mypy.ini")) == ["src/lib"]
+    assert typecheck.mypy_targets(project, Checker("mypy", "mypy.ini")) == ["src/lib", "tests"]
     assert "--strict" not in typecheck.mypy_argv([], strict=False)
 
 

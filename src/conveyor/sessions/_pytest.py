@@ -37,11 +37,12 @@ UNITTEST_RUNNER = Path(__file__).with_name("_unittest_runner.py")
 def pytest_inputs(project: Project, plan: Adoption) -> Inputs:
     """A test run reads anything in the tree (fixtures, docs it checks, config), installs the
     project with its test groups and extras, and leaves coverage data and JUnit XML for later
-    sessions. (Extras are part of the project's locked closure.)"""
+    sessions."""
     return Inputs(
         paths=(".",),
         groups=plan.groups,
         with_project=True,
+        extras=plan.extras,
         outputs=(
             report_output(project, ".coverage.{session}*"),
             report_output(project, "junit-{session}.xml"),

@@ -198,6 +198,7 @@ def register(project: Project) -> None:
         ),
         groups=plan.groups,
         with_project=True,
+        extras=plan.extras,
         outputs=(
             report_output(project, "coverage.xml"),
             report_output(project, "coverage.json"),

@@ -47,14 +47,14 @@ def mypy_argv(paths: list[str], *, strict: bool = True) -> list[str]:
 
 
 def mypy_targets(project: Project, checker: checkers.Checker) -> list[str]:
-    """Conveyor's sources and tests when it owns mypy's settings; the project's `files` when
-    its config names them (no paths); else the paths its tox command checks, else the
-    sources only (the project's package)."""
-    if checker.owned_by_conveyor:
-        return [*project.settings.src, *project.settings.tests]
-    if checker.targets:
-        return []
-    return list(checker.command_targets or project.settings.src)
+    """The project's `files` when its mypy config names them (no paths); else the paths its
+    tox command checks; else the configured sources and tests."""
+    if not checker.owned_by_conveyor:
+        if checker.targets:
+            return []
+        if checker.command_targets:
+            return list(checker.command_targets)
+    return [*project.settings.src, *project.settings.tests]
 
 
 def blocking_error(output: str) -> str | None:
@@ -166,5 +166,6 @@ def register(project: Project) -> None:
         paths=(*paths, *MYPY_CONFIGS, *sources.READ),
         groups=typing_groups(plan),
         with_project=True,
+        extras=plan.extras,
     )
     define(project, "types", types, python=project.tools_python, inputs=inputs)
