@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conveyor.reports.annotations import junit_totals
+from conveyor.sessions import typecheck
 from tests.conftest import REPO_ROOT, require_tool
 from tests.integration._consumers import init, lock, run
 
@@ -149,3 +150,34 @@ def test_each_project_keeps_its_pins_and_gets_what_it_lacks(tmp_path: Path) -> N
     }
     assert {"release", "docs", "dev", "test", "nox"} <= apart  # each pulls packaging>=22
     assert not {"lint", "bandit", "scanners"} & apart  # nothing forces these apart
+
+
+def test_the_commands_init_prints_work_where_dev_lacks_nox(tmp_path: Path) -> None:
+    """nox, conveyor and pre-commit each come from the group the printed command names."""
+    require_tool("uv")
+    root = adopt(tmp_path, "src-groups-ty")
+    groups = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "nox" not in str(groups["dependency-groups"]["dev"])  # the project's own dev group
+    hooks = run(root, "uv", "run", "--frozen", "--group", "hooks", "pre-commit", "--version")
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    doctor = run(root, "uv", "run", "--frozen", "--group", "nox", "conveyor", "doctor", ".")
+    table = doctor.stdout
+    assert "safety conflicts" in table, doctor.stdout + doctor.stderr
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if "│" in line}
+    assert "present" in rows["safety conflicts"]  # what init computed still holds
+    assert " no " in rows["gitleaks"]  # no Docker, no gitleaks hook: not required
+    assert "missing" in rows["python3.15"]  # declared, not on this machine: named
+    assert doctor.returncode == 1  # a declared Python is missing: the pipeline lacks it
+
+
+def test_a_blocking_mypy_error_is_reported_as_such(tmp_path: Path) -> None:
+    """A real mypy that stops early (two modules named `conftest`): named, never green."""
+    for part in ("a", "b"):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "conftest.py").write_text("x: int = 1\n", encoding="utf-8")
+    argv = typecheck.mypy_argv(["a", "b"], strict=False)
+    done = run(tmp_path, sys.executable, "-m", *argv)
+    assert done.returncode == 2, done.stdout + done.stderr
+    blocked = typecheck.blocking_error(done.stdout + done.stderr)
+    assert blocked is not None
+    assert "conftest" in blocked
