@@ -15,11 +15,12 @@ from conveyor.config import load_project
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.matrix import build_matrix, list_sessions, publish
 from conveyor.reports.github import markdown_table, write_step_summary
+from conveyor.scaffold import hooks
 from conveyor.scaffold.plan import Action, Options, apply, follow_ups, plan
 
 NEXT_STEPS = (
-    "next: `uv lock` (the new dependency groups), then `uv run nox -l` to see the sessions"
-    " and `uv run pre-commit install` to enable the hooks"
+    "next: `uv lock` (the new dependency groups), `uv run conveyor hooks` (pin the hooks to"
+    " it), `uv run pre-commit install` (enable them), then `uv run nox -l` to see the sessions"
 )
 
 
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
     doc = commands.add_parser("doctor", help="check every prerequisite and how to fix it")
     doc.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
+
+    pin = commands.add_parser("hooks", help="pin the pre-commit hooks to uv.lock")
+    pin.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
+    pin.add_argument("--check", action="store_true", help="only say whether the pins are stale")
 
     matrix = commands.add_parser("matrix", help="print the CI matrix from `nox -l --json`")
     matrix.add_argument("--exclude", action="append", default=[], metavar="SESSION")
@@ -94,6 +99,29 @@ def run_doctor(args: argparse.Namespace) -> int:
     return doctor.exit_code(checks)
 
 
+def run_hooks(args: argparse.Namespace) -> int:
+    """Write `.pre-commit-config.yaml` with every hook pinned to uv.lock (or check it)."""
+    project = load_project(args.path)
+    path = project.root / hooks.CONFIG_FILE
+    wanted = hooks.refresh(project.root, [*project.settings.src, *project.settings.tests])
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if args.check:
+        stale = hooks.stale_pins(hooks.configured_pins(current) or [],
+                                 hooks.configured_pins(wanted) or [])  # fmt: skip
+        if stale:
+            print(f"{path}: hook pins differ from uv.lock: {'; '.join(stale)}", file=sys.stderr)
+            print("  hint: run `uv run conveyor hooks`", file=sys.stderr)
+            return 1
+        print(f"{path}: hooks pinned to uv.lock")
+        return 0
+    if current != wanted:
+        path.write_text(wanted, encoding="utf-8")
+        print(f"{path}: hooks pinned to uv.lock")
+    else:
+        print(f"{path}: unchanged")
+    return 0
+
+
 def run_matrix(args: argparse.Namespace) -> int:
     """Print (and in Actions, set as output) the session x Python matrix."""
     root = Path(args.root)
@@ -103,7 +131,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"init": run_init, "doctor": run_doctor, "matrix": run_matrix}
+COMMANDS = {"init": run_init, "doctor": run_doctor, "hooks": run_hooks, "matrix": run_matrix}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -225,10 +225,11 @@ def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
     assert (repo_root / ".github/workflows/ci.yml").read_text(encoding="utf-8") == workflow(
         layout, docker=True
     )
+    pins = hooks.hook_pins(repo_root)
     config = (repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    assert config == hooks.local_config([*layout.src, *layout.tests])
+    assert config == hooks.local_config([*layout.src, *layout.tests], pins)
     exported = (repo_root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    assert exported == hooks.exported_hooks()
+    assert exported == hooks.exported_hooks(pins)
 
 
 def test_workflow_uploads_each_sarif_with_its_category(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 
 from conveyor.config import PYPROJECT
+from conveyor.errors import ConveyorError
 from conveyor.scaffold import hooks
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
@@ -70,7 +71,7 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     files = {
         "noxfile.py": render("noxfile.py"),
         "tasks.py": render("tasks.py"),
-        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests]),
+        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
     if not layout.has_tests:
@@ -84,6 +85,17 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
         files["docker/compose.yaml"] = render("docker/compose.yaml", image=layout.package)
         files[".dockerignore"] = render("dockerignore", src_root=layout.src_root)
     return files
+
+
+def locked_pins(layout: Layout) -> list[str]:
+    """The hook pins from the project's lock when it already has the hook groups; else none
+    yet (init's next steps say to `uv lock` and `uv run conveyor hooks`)."""
+    if not (layout.root / "uv.lock").is_file():
+        return []
+    try:
+        return hooks.hook_pins(layout.root)
+    except ConveyorError:
+        return []
 
 
 def with_ignores(text: str | None) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from conveyor.runner import DEFAULT_RUNNER, Runner
+
 
 def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None = None) -> list[str]:
     """`uv export` of the lock (without the project itself), pinned, into `output`.
@@ -23,6 +25,19 @@ def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None =
         for group in groups:
             argv += ["--group", group]
     return argv
+
+
+def locked_requirements(
+    project_root: Path, groups: Sequence[str], runner: Runner = DEFAULT_RUNNER
+) -> list[str]:
+    """`name==version[ ; marker]` for every package `uv.lock` pins for exactly `groups`."""
+    argv = ["uv", "export", "--frozen", "--project", str(project_root), "--no-emit-project"]
+    argv += ["--no-hashes", "--no-header", "--no-annotate", "--no-default-groups"]
+    for group in groups:
+        argv += ["--group", group]
+    done = runner.run(argv, cwd=project_root, tool="uv export", timeout=120)
+    lines = (line.strip() for line in done.stdout.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
 
 
 def requirement_names(text: str) -> list[str]:
