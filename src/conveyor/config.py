@@ -77,6 +77,8 @@ class DockerSettings(Section):
     base_mirror: str | None = None
     extra_ca_certificates: str | None = None
     tag_latest: bool = False
+    # false: no `:<version>` tag (an application whose [project] version names no release).
+    tag_version: bool = True
     build_args: dict[str, str] = Field(default_factory=dict)
     # Build-arg names whose values are masked in every printed line, wherever they come from
     # (build-args, compose `args`, --build-arg); credential-looking values are masked anyway.

@@ -307,7 +307,8 @@ def planned_builds(
     """
     revision = git_revision(project.root, runner)
     version = project_version(project.root)
-    scheme = tag_scheme(revision, version, latest=project.settings.docker.tag_latest)
+    docker = project.settings.docker
+    scheme = tag_scheme(revision, version if docker.tag_version else None, latest=docker.tag_latest)
     base_args = common_args(project)
     cli_args = dict(build_args or {})
     sources: list[BuildSource] = []

@@ -91,11 +91,10 @@ def engine(project: Project, runner: Runner = DEFAULT_RUNNER) -> Docker:
 
 def default_image(project: Project, runner: Runner = DEFAULT_RUNNER) -> str:
     """The reference `inv build` gives the configured image (the one `inv scan` scans)."""
-    revision = git_revision(project.root, runner)
-    scheme = tag_scheme(
-        revision, project_version(project.root), latest=project.settings.docker.tag_latest
-    )
-    return f"{validate_repository(project.settings.docker.image)}:{scheme.primary}"
+    docker = project.settings.docker
+    version = project_version(project.root) if docker.tag_version else None
+    scheme = tag_scheme(git_revision(project.root, runner), version, latest=docker.tag_latest)
+    return f"{validate_repository(docker.image)}:{scheme.primary}"
 
 
 def parse_build_args(texts: list[str] | None) -> dict[str, str]:
