@@ -102,7 +102,7 @@ def parse_build_args(texts: list[str] | None) -> dict[str, str]:
     return dict(parse_build_arg(text) for text in texts or [])
 
 
-def build_secrets(project: Project, env: str | None, marked: set[str]) -> set[str]:
+def build_secrets(project: Project, env: str | None) -> set[str]:
     """Credentials known before the plan: the environment, the deploy env file."""
     deploy = project.settings.deploy
     environment = deploy.environments.get(env) if env else None
@@ -122,7 +122,12 @@ def require_base_images(docker: Docker, builds: list[ImageBuild]) -> None:
 
 
 def run_build(
-    docker: Docker, item: ImageBuild, labels: dict[str, str], *, buildx: bool
+    docker: Docker,
+    item: ImageBuild,
+    labels: dict[str, str],
+    platforms: tuple[str, ...],
+    *,
+    buildx: bool,
 ) -> ImageInfo:
     """One `docker build` with its output streamed (masked); the image it made."""
     request = BuildRequest(
@@ -131,14 +136,16 @@ def run_build(
         tags=item.tags,
         build_args=item.args,
         labels={**item.labels, **labels},
-        platforms=(),
+        platforms=platforms,
         target=item.target,
     )
     where = ", ".join(item.services) or item.origins[0]
     print(f"building {item.reference} for {where} ({'buildx' if buildx else 'classic builder'})")
     print(f"$ {docker.runner.describe(docker.build_argv(request, buildx=buildx))}", flush=True)
-    docker.build(request, buildx=buildx, on_line=lambda line: print(f"  {line}", flush=True))
-    info = docker.inspect_image(item.tags[0] if item.tags else item.reference)
+    image_id = docker.build(
+        request, buildx=buildx, on_line=lambda line: print(f"  {line}", flush=True)
+    )
+    info = docker.inspect_image(image_id)
     if info is None:  # pragma: no cover - docker build succeeded but left no image
         raise ToolNotFoundError(f"docker build left no image {item.reference}")
     return info
@@ -202,7 +209,7 @@ def build(
     secret_args = parse_build_args(secret_build_arg)
     cli_args = {**parse_build_args(build_arg), **secret_args}
     marked = {*project.settings.docker.secret_build_args, *secret_args}
-    runner = Runner(secrets=build_secrets(project, env, marked))
+    runner = Runner(secrets=build_secrets(project, env))
     runner.secrets |= secrets_of(cli_args, marked)
     plan = planned_builds(project, env=env, build_args=cli_args, runner=runner)
     builds = plan.select(service)
@@ -221,7 +228,8 @@ def build(
     buildx = docker.buildx_available()
     created = created_at(plan.revision, datetime.now(timezone.utc))
     labels = oci_labels(plan.revision, plan.version, created)
-    built = [(item, run_build(docker, item, labels, buildx=buildx)) for item in builds]
+    platforms = tuple(project.settings.docker.platforms)
+    built = [(item, run_build(docker, item, labels, platforms, buildx=buildx)) for item in builds]
     for move in pin_version_tags(docker, built, force=force):
         print(f"moved {move.describe()} (--force)", flush=True)
     render_table("images", ["services", "tags", "image id", "size"], summary_rows(built))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,12 +162,16 @@ class Docker:
         argv.append(str(request.context))
         return argv
 
-    def build(self, request: BuildRequest, *, buildx: bool, on_line: Callable[[str], None]) -> None:
-        """Run the build, each output line (secrets masked by the runner) passed to `on_line`."""
+    def build(self, request: BuildRequest, *, buildx: bool, on_line: Callable[[str], None]) -> str:
+        """Run the build, each output line (secrets masked by the runner) passed to `on_line`;
+        the ID of the image it made (from `--iidfile`, so an untagged build is found too)."""
         env = {"DOCKER_BUILDKIT": "1" if buildx else "0"}
-        self.runner.stream(
-            self.build_argv(request, buildx=buildx), on_line, env=env, tool="docker build"
-        )
+        with tempfile.TemporaryDirectory(prefix="conveyor-build-") as tmp:
+            iidfile = Path(tmp) / "image-id"
+            argv = self.build_argv(request, buildx=buildx)
+            argv[-1:-1] = ["--iidfile", str(iidfile)]
+            self.runner.stream(argv, on_line, env=env, tool="docker build")
+            return iidfile.read_text(encoding="utf-8").strip()
 
     def tag(self, image_id: str, reference: str) -> None:
         """Point `reference` at `image_id` (`docker tag`)."""
