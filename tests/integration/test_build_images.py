@@ -75,7 +75,6 @@ def shop(base_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     root = tmp_path / "shop"
     shutil.copytree(FIXTURE, root)
     (root / "pyproject.toml").write_text(PYPROJECT.format(name=name, base=base_image))
-    (root / ".gitignore").write_text(".conveyor/\n")
     (root / "tasks.py").write_text("from conveyor.tasks import namespace\n\nns = namespace()\n")
     git(root, "init", "-q", "-b", "main")
     created = Shop(root, name)
@@ -135,6 +134,9 @@ def test_build_builds_and_tags_every_image_compose_then_runs(shop: Shop, run_tas
 
     again = run_task(shop.root, "build")  # same commit, cached: same IDs, version tags stay
     assert again.code == 0, again.err
+    assert (
+        "-dirty" not in again.out
+    )  # Conveyor's own .conveyor/ (not git-ignored here) is not a change
     assert image_id(f"{shop.name}-backend:1.0.0") == ids["backend"]
 
 

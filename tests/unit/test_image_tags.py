@@ -112,6 +112,12 @@ def test_git_revision_sees_changes_and_untracked_files(tmp_path: Path) -> None:
     assert not clean.dirty
     assert clean.source == "https://example.invalid/a.git"
     assert clean.committed == COMMITTED
+    (tmp_path / ".conveyor" / "images").mkdir(parents=True)
+    (tmp_path / ".conveyor" / "images" / "shop.yaml").write_text("services: {}\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "scan.json").write_text("{}")
+    assert git_revision(tmp_path).dirty  # not git-ignored here...
+    assert not git_revision(tmp_path, own_output=(".conveyor", "reports")).dirty  # ...but ours
     (tmp_path / "new.py").write_text("print(2)\n")
     assert git_revision(tmp_path).tag == f"{clean.sha}-dirty"
     (tmp_path / "new.py").unlink()

@@ -294,6 +294,11 @@ def compose_notes(
     return notes
 
 
+def own_output(project: Project) -> tuple[str, ...]:
+    """What Conveyor itself writes into the tree (deploy state, image overlays, reports)."""
+    return (project.settings.deploy.state_dir, project.settings.reports_dir)
+
+
 def planned_builds(
     project: Project,
     *,
@@ -305,7 +310,7 @@ def planned_builds(
 
     Runs `git` and `compose config` (to resolve the compose files), never a build.
     """
-    revision = git_revision(project.root, runner)
+    revision = git_revision(project.root, runner, own_output=own_output(project))
     version = project_version(project.root)
     docker = project.settings.docker
     scheme = tag_scheme(revision, version if docker.tag_version else None, latest=docker.tag_latest)

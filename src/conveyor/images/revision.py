@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,8 +63,14 @@ class TagScheme:
         return (*self.movable, *self.pinned)[0]
 
 
-def git_revision(root: Path, runner: Runner = DEFAULT_RUNNER) -> Revision:
-    """HEAD's short SHA, the origin URL, whether `root` has changes; None parts when unknown."""
+def git_revision(
+    root: Path, runner: Runner = DEFAULT_RUNNER, *, own_output: Sequence[str] = ()
+) -> Revision:
+    """HEAD's short SHA, the origin URL, whether `root` has changes; None parts when unknown.
+
+    `own_output` (Conveyor's state and reports directories) never makes a tree dirty, even
+    where the project does not git-ignore them.
+    """
     if shutil.which("git") is None:
         return Revision(None, None)
 
@@ -75,7 +82,7 @@ def git_revision(root: Path, runner: Runner = DEFAULT_RUNNER) -> Revision:
     if not sha:
         return Revision(None, None)
     remote = git("remote", "get-url", "origin")
-    status = git("status", "--porcelain", "--", ".")
+    status = git("status", "--porcelain", "--", ".", *(f":(exclude){p}" for p in own_output))
     epoch = git("show", "-s", "--format=%ct", "HEAD")
     committed = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else None
     return Revision(

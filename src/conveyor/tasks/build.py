@@ -18,7 +18,7 @@ from rich.console import Console
 from conveyor.ci import plain_output
 from conveyor.config import Project
 from conveyor.errors import InvalidInputError, ToolNotFoundError
-from conveyor.images.plan import ImageBuild, planned_builds
+from conveyor.images.plan import ImageBuild, own_output, planned_builds
 from conveyor.images.revision import (
     created_at,
     git_revision,
@@ -93,7 +93,8 @@ def default_image(project: Project, runner: Runner = DEFAULT_RUNNER) -> str:
     """The reference `inv build` gives the configured image (the one `inv scan` scans)."""
     docker = project.settings.docker
     version = project_version(project.root) if docker.tag_version else None
-    scheme = tag_scheme(git_revision(project.root, runner), version, latest=docker.tag_latest)
+    revision = git_revision(project.root, runner, own_output=own_output(project))
+    scheme = tag_scheme(revision, version, latest=docker.tag_latest)
     return f"{validate_repository(docker.image)}:{scheme.primary}"
 
 
