@@ -116,7 +116,6 @@ class BuildPlan:
     revision: Revision
     version: str | None
     notes: tuple[str, ...] = ()
-    target: Target | None = None
 
     @property
     def references(self) -> list[str]:
@@ -345,7 +344,7 @@ def planned_builds(
         )
     sources = [replace(s, args={**s.args, **cli_args}) for s in sources]
     builds = group_builds(sources, scheme)
-    return BuildPlan(tuple(builds), scheme, revision, version, tuple(notes), target)
+    return BuildPlan(tuple(builds), scheme, revision, version, tuple(notes))
 
 
 def built_images(project: Project, env: str | None = None) -> list[str]:
