@@ -70,7 +70,7 @@ def labels(reference: str) -> dict[str, str]:
 
 @pytest.fixture
 def shop(base_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shop]:
-    name = f"cvit-{uuid.uuid4().hex[:8]}"
+    name = f"cvimg-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("APP_IMAGE", f"{name}-app")  # the compose app service's image name
     root = tmp_path / "shop"
     shutil.copytree(FIXTURE, root)
