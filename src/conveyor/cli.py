@@ -63,10 +63,15 @@ def run_init(args: argparse.Namespace) -> int:
         raise ConfigError(f"{root}: not a directory", hint="give the project root")
     options = Options(force=args.force, docker=args.docker, conveyor_source=args.conveyor_source)
     layout, changes = plan(root, options)
+    code = "application code" if layout.application else f"package {layout.package}"
     print(
-        f"{layout.name}: package {layout.package} in {', '.join(layout.src)}, "
+        f"{layout.name}: {code} in {', '.join(layout.src)}, "
         f"tests in {', '.join(layout.tests)}, Python {', '.join(layout.pythons)}"
     )
+    if layout.docker.builds_image:
+        images = ", ".join(layout.docker.root_context) or "compose build: sections"
+        compose = layout.docker.compose_file or "none at the root"
+        print(f"  images: {images}; compose file: {compose}")
     if args.dry_run:
         for change in changes:
             if change.action in (Action.CREATE, Action.UPDATE):
@@ -78,7 +83,7 @@ def run_init(args: argparse.Namespace) -> int:
         if args.dry_run and change.action in (Action.CREATE, Action.UPDATE):
             verb = f"would {verb}"
         print(f"  {change.path}: {verb}")
-    for note in follow_ups(changes):
+    for note in follow_ups(changes, layout):
         print(f"note: {note}")
     if not args.dry_run and any(c.action is not Action.KEEP for c in changes):
         print(NEXT_STEPS)

@@ -69,7 +69,7 @@ class SecuritySettings(Section):
 
 
 class DockerSettings(Section):
-    """Image build settings (filled by the build/scan work)."""
+    """What `inv build` builds besides compose `build:` sections, and the base image."""
 
     image: str = "app"
     dockerfile: str = "docker/Dockerfile"
@@ -80,7 +80,12 @@ class DockerSettings(Section):
     base_mirror: str | None = None
     extra_ca_certificates: str | None = None
     tag_latest: bool = False
+    # false: no `:<version>` tag (an application whose [project] version names no release).
+    tag_version: bool = True
     build_args: dict[str, str] = Field(default_factory=dict)
+    # Build-arg names whose values are masked in every printed line, wherever they come from
+    # (build-args, compose `args`, --build-arg); credential-looking values are masked anyway.
+    secret_build_args: list[str] = Field(default_factory=list)
     platforms: list[str] = Field(default_factory=list)
     docker: str | None = None
 

@@ -35,6 +35,8 @@ BUILD_ARG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # anything a shell or a log would misread.
 BUILD_ARG_VALUE = re.compile(r"[A-Za-z0-9_.,:/=+@%^~-]*")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BUILD_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # a Dockerfile stage name (`FROM x AS name`)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_REPOSITORY_LENGTH = 255
 _DANGEROUS = (
@@ -128,6 +130,37 @@ def validate_build_arg(key: str, value: str) -> tuple[str, str]:
             hint="use letters, digits and . , : / = + @ % ^ ~ - _ (no spaces or shell syntax)",
         )
     return key, value
+
+
+def validate_passed_build_arg(key: str, value: str) -> tuple[str, str]:
+    """A build arg as a compose file may write it: identifier key, any printable value.
+
+    Values travel as one argv element after `--build-arg KEY=`, never through a shell and
+    never as an option, so spaces and quotes are harmless; control characters would forge
+    log lines, so they are refused.
+    """
+    validate_name(
+        "build-arg name", key, BUILD_ARG_KEY, hint="use letters, digits and '_' (e.g. PIP_INDEX)"
+    )
+    refuse_control_characters(f"build-arg value for {key}", value)
+    return key, value
+
+
+def refuse_control_characters(kind: str, value: str) -> str:
+    """`value` unless it holds a control character (a newline would forge a log line)."""
+    if CONTROL_CHARACTERS.search(value):
+        raise InvalidInputError(
+            f"invalid {kind}: contains a control character (e.g. a newline)",
+            hint="write the value on one line",
+        )
+    return value
+
+
+def validate_build_target(target: str) -> str:
+    """A Dockerfile stage name for `docker build --target`."""
+    return validate_name(
+        "build target", target, BUILD_TARGET, hint="a stage name from `FROM image AS name`"
+    )
 
 
 def parse_build_arg(text: str) -> tuple[str, str]:

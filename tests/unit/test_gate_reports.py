@@ -7,11 +7,13 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from conveyor.findings import Finding
 from conveyor.policy.allowlist import AllowEntry, Allowlist
 from conveyor.policy.gate import evaluate
+from conveyor.reports.console import LOG_WIDTH, output_console, render_table
 from conveyor.reports.scan import TABLE_ROWS, ScanRun, print_table, write_reports
 
 
@@ -84,3 +86,18 @@ def test_reports_keep_every_finding_and_skip_sarif_for_crashed_scans(tmp_path: P
         "hint": "tail",
         "notes": [],
     }
+
+
+def test_output_console_never_wraps_at_80_outside_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    screen = io.StringIO()
+    console = output_console(screen)
+    message = "error: " + "x" * 250  # longer than any console width: soft-wrapped only
+    console.print(message)
+    render_table("images", ["service", "tags"], [["backend", "a" * 120]], console)
+    lines = screen.getvalue().splitlines()
+    assert lines[0] == message
+    assert any("a" * 120 in line for line in lines)
+    assert console.width == LOG_WIDTH

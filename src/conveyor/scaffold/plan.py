@@ -14,6 +14,7 @@ from pathlib import Path
 from conveyor.config import PYPROJECT
 from conveyor.errors import ConveyorError
 from conveyor.scaffold import hooks
+from conveyor.scaffold.docker import dockerignore
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
 from conveyor.scaffold.templates import render
@@ -22,9 +23,11 @@ from conveyor.scaffold.workflow import workflow
 WORKFLOW_PATH = ".github/workflows/ci.yml"
 PRE_COMMIT_PATH = ".pre-commit-config.yaml"
 DOCKERFILE = "docker/Dockerfile"
+COMPOSE = "docker/compose.yaml"
+DOCKERIGNORE = ".dockerignore"
 GITIGNORE = ".gitignore"
-IGNORED = (".nox/", "/reports/")
-"""What the sessions leave in the tree: their environments and the reports directory."""
+IGNORED = (".nox/", "/reports/", ".conveyor/")
+"""What the sessions and tasks leave in the tree: environments, reports, deploy state."""
 
 
 class Action(str, Enum):
@@ -65,25 +68,33 @@ class Options:
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     """Every generated file (except pyproject.toml) and its content.
 
-    The workflow gets its build-and-scan job when the project has (or is given) a Dockerfile.
+    The workflow gets its build-and-scan job when the project builds an image. An existing
+    Dockerfile, compose file or `.dockerignore` is the project's and is never planned; the
+    `.dockerignore` written next to an existing Dockerfile keeps everything it copies.
     """
-    builds_image = options.docker or (layout.root / DOCKERFILE).is_file()
+    found = layout.docker
+    builds_image = options.docker or found.builds_image
     files = {
         "noxfile.py": render("noxfile.py"),
         "tasks.py": render("tasks.py"),
         PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
-    if not layout.has_tests:
+    if not layout.has_tests and not layout.application:
         files[f"{layout.tests[0]}/test_import.py"] = render(
             "test_import.py", package=layout.package
         )
-    if options.docker:
+    has_dockerignore = (layout.root / DOCKERIGNORE).exists()
+    if options.docker and not found.builds_image:
         files[DOCKERFILE] = render(
             "docker/Dockerfile", src_root=layout.src_root, package=layout.package
         )
-        files["docker/compose.yaml"] = render("docker/compose.yaml", image=layout.package)
-        files[".dockerignore"] = render("dockerignore", src_root=layout.src_root)
+        if found.compose_file is None and not (layout.root / COMPOSE).is_file():
+            files[COMPOSE] = render("docker/compose.yaml", image=layout.package)
+        if not has_dockerignore:
+            files[DOCKERIGNORE] = render("dockerignore", src_root=layout.src_root)
+    elif found.root_context and not has_dockerignore:
+        files[DOCKERIGNORE] = dockerignore(layout.root, found)
     return files
 
 
@@ -125,9 +136,12 @@ def _change(path: str, old: str | None, new: str, *, force: bool) -> Change:
 def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
     """The detected layout and what init would do to each file."""
     layout = detect(root)
-    pyproject_old = (layout.root / PYPROJECT).read_text(encoding="utf-8")
+    pyproject_old = _read(layout.root / PYPROJECT)
     pyproject_new = extend(
-        pyproject_old, layout, docker=options.docker, conveyor_source=options.conveyor_source
+        pyproject_old or "",
+        layout,
+        docker=options.docker,
+        conveyor_source=options.conveyor_source,
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
     gitignore_old = _read(layout.root / GITIGNORE)
@@ -137,10 +151,17 @@ def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
     return layout, changes
 
 
-def follow_ups(changes: list[Change]) -> list[str]:
+def follow_ups(changes: list[Change], layout: Layout) -> list[str]:
     """Notes on what init could not do itself (from the planned pyproject.toml)."""
     pyproject = next(c for c in changes if c.path == PYPROJECT)
-    return notes(pyproject.new)
+    found = notes(pyproject.new)
+    requirements = sorted(p.name for p in layout.root.glob("requirements*.txt"))
+    if layout.application and requirements:
+        found.append(
+            f"{', '.join(requirements)} not read: `uv add -r {requirements[0]}` puts the "
+            "application's dependencies where the test and type sessions install them from"
+        )
+    return found
 
 
 def apply(root: Path, changes: list[Change]) -> list[Change]:

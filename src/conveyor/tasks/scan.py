@@ -17,12 +17,12 @@ from invoke.context import Context
 from invoke.tasks import Task, task
 from rich.console import Console
 
-from conveyor.ci import plain_output
 from conveyor.config import Project, ScanSettings
 from conveyor.errors import ConveyorError, GateFailedError, InvalidInputError, ToolFailedError
 from conveyor.findings import Finding
 from conveyor.policy.allowlist import load_allowlist
 from conveyor.policy.gate import evaluate
+from conveyor.reports.console import output_console
 from conveyor.reports.scan import ScanRun, print_table, publish_to_github, write_reports
 from conveyor.tasks._common import project_of, reports_errors
 from conveyor.tasks.build import default_image
@@ -193,7 +193,7 @@ def execute(
 
 def console() -> Console:
     """Rich in a terminal; a wide plain console in CI logs and pipes (no 80-column wrap)."""
-    return Console(highlight=False, width=160 if plain_output() else None)
+    return output_console()
 
 
 @task(
