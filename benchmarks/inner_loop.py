@@ -113,6 +113,114 @@ def report(title: str, figures: dict[str, float], anchor: str, goal: str) -> Non
     print(f"  goal: {goal}")
 
 
+class Bench:
+    """One scratch copy of the project and the commands of every peer on it."""
+
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.uv = uv_binary()
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONVEYOR_FORCE")}
+        path = [str(Path(sys.executable).parent), str(Path(self.uv).parent), env["PATH"]]
+        self.env = {**env, "PATH": os.pathsep.join(path), "UV": self.uv}
+        self.work = scratch_copy(args.project.resolve(), tmp / "project")
+        self.timer = Timer(self.work, self.env)
+        self.nox = [sys.executable, "-m", "nox"]
+        self.session = f"tests-{args.python}"
+        self.py_env = "py" + args.python.replace(".", "")
+        self.tox = [self.uv, "tool", "run", "--from", "tox", "--with", "tox-uv", "tox"]
+        self.floor_venv = tmp / "floor-venv"
+        self.plain_envs = tmp / "plain-envs"
+        self.plain = tmp / "plain_noxfile.py"
+        requirements = tmp / "requirements.txt"
+        self.timer.once(
+            [self.uv, "export", "--frozen", "--no-hashes", "--no-emit-project",
+             "--no-default-groups", "--group", "test", "-o", str(requirements)]
+        )  # fmt: skip
+        layout = {"tests": args.tests, "src": args.src}
+        (self.work / "tox.ini").write_text(TOX_INI.format(env=self.py_env, **layout))
+        self.plain.write_text(
+            PLAIN_NOXFILE.format(
+                python=args.python, project=self.work, requirements=requirements, **layout
+            )
+        )
+        self.timer.once([*self.tox, "--version"])  # tox itself cached: not in the figures
+
+    def plain_nox(self, *args: str) -> list[str]:
+        return [*self.nox, "-f", str(self.plain), "--envdir", str(self.plain_envs), *args]
+
+    def cold(self) -> None:
+        """Each peer's test environment from nothing (package caches warm for all)."""
+
+        def after(path: Path, argv: list[str], extra: dict[str, str] | None = None) -> float:
+            shutil.rmtree(path, ignore_errors=True)
+            return self.timer.once(argv, extra)
+
+        python = f"python{self.args.python}"
+        floor = [self.uv, "sync", "--frozen", "--no-default-groups", "--group", "test",
+                 "--python", python]  # fmt: skip
+        figures = medians(
+            self.args.rounds,
+            {
+                "uv sync (floor)": lambda: after(
+                    self.floor_venv, floor, {"UV_PROJECT_ENVIRONMENT": str(self.floor_venv)}
+                ),
+                "conveyor": lambda: after(
+                    self.work / ".nox", [*self.nox, "--install-only", "-s", self.session]
+                ),
+                "tox + tox-uv": lambda: after(
+                    self.work / ".tox", [*self.tox, "-e", self.py_env, "--notest"]
+                ),
+                "nox + uv, plain installs": lambda: after(
+                    self.plain_envs, self.plain_nox("--install-only", "-s", "tests")
+                ),
+            },
+        )
+        report("cold test environment", figures, "uv sync (floor)", "conveyor <= 1.5x the floor")
+
+    def warm(self) -> None:
+        """The tests again in each ready environment, nothing cached."""
+        pytest = str(self.floor_venv / "bin" / "pytest")
+        bare = [pytest, self.args.tests, f"--cov={self.args.src}", "--cov-report=", "-q"]
+        forced = {"CONVEYOR_FORCE": "1"}
+        figures = medians(
+            self.args.rounds,
+            {
+                "pytest bare (floor)": lambda: self.timer.once(bare),
+                "conveyor": lambda: self.timer.once([*self.nox, "-s", self.session], forced),
+                "tox + tox-uv": lambda: self.timer.once([*self.tox, "-e", self.py_env]),
+                "nox + uv, plain installs": lambda: self.timer.once(
+                    self.plain_nox("-R", "-s", "tests")
+                ),
+            },
+        )
+        report(
+            "warm test run (nothing cached)",
+            figures,
+            "pytest bare (floor)",
+            "conveyor <= the fastest peer and <= 1.10x bare",
+        )
+
+    def recheck(self) -> None:
+        """The default pipeline again with nothing changed, then after one source edit."""
+        self.timer.once(self.nox, {"CONVEYOR_FORCE": "1"})  # every default session cached
+        again = medians(self.args.rounds, {"nox": lambda: self.timer.once(self.nox)})
+        print(f"\nno-change re-check of the default pipeline: {again['nox']:.2f}s (goal <= 2 s)")
+        source = next((self.work / self.args.src).rglob("*.py"))
+        source.write_text(source.read_text() + "\n# touched\n")
+        log = subprocess.run(
+            self.nox, cwd=self.work, env=self.env, capture_output=True, text=True, check=False
+        ).stderr
+        sessions = [
+            line.rsplit(" ", 1)[-1]
+            for line in log.splitlines()
+            if line.startswith("nox > Running session ")
+        ]
+        reran = [s for s in sessions if "unchanged since" not in _section(log, s)]
+        print(f"one source file changed ({source.relative_to(self.work)}): re-ran")
+        print(f"  {', '.join(reran)} (goal: only the sessions that read it)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", type=Path, default=ROOT)
@@ -120,118 +228,12 @@ def main() -> None:
     parser.add_argument("--src", default="src")
     parser.add_argument("--tests", default="tests/unit")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=("cold", "warm", "recheck"), action="append")
     args = parser.parse_args()
-    uv = uv_binary()
-    bin_dir = Path(uv).parent
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONVEYOR_FORCE")}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), str(bin_dir), env["PATH"]])
-    env["UV"] = uv
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
-        work = scratch_copy(args.project.resolve(), Path(tmp) / "project")
-        timer = Timer(work, env)
-        nox = [sys.executable, "-m", "nox"]
-        session = f"tests-{args.python}"
-        python = f"python{args.python}"
-        py_env = "py" + args.python.replace(".", "")
-        requirements = Path(tmp) / "requirements.txt"
-        subprocess.run(
-            [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-default-groups",
-             "--group", "test", "-o", str(requirements)],
-            cwd=work, check=True, capture_output=True,
-        )  # fmt: skip
-        (work / "tox.ini").write_text(TOX_INI.format(env=py_env, tests=args.tests, src=args.src))
-        plain = Path(tmp) / "plain_noxfile.py"
-        plain.write_text(
-            PLAIN_NOXFILE.format(
-                python=args.python,
-                project=work,
-                requirements=requirements,
-                tests=args.tests,
-                src=args.src,
-            )
-        )
-        tox = [uv, "tool", "run", "--from", "tox", "--with", "tox-uv", "tox"]
-        timer.once([*tox, "--version"])  # the tool itself cached: not part of the figures
-        floor_venv = Path(tmp) / "floor-venv"
-
-        def fresh(path: Path) -> None:
-            shutil.rmtree(path, ignore_errors=True)
-
-        def conveyor_cold() -> float:
-            fresh(work / ".nox")
-            return timer.once([*nox, "--install-only", "-s", session])
-
-        def tox_cold() -> float:
-            fresh(work / ".tox")
-            return timer.once([*tox, "-e", py_env, "--notest"])
-
-        def plain_cold() -> float:
-            fresh(Path(tmp) / "plain-envs")
-            return timer.once(
-                [*nox, "-f", str(plain), "--envdir", str(Path(tmp) / "plain-envs"),
-                 "--install-only", "-s", "tests"]
-            )  # fmt: skip
-
-        def floor_cold() -> float:
-            fresh(floor_venv)
-            return timer.once(
-                [uv, "sync", "--frozen", "--no-default-groups", "--group", "test", "--python",
-                 python], {"UV_PROJECT_ENVIRONMENT": str(floor_venv)},
-            )  # fmt: skip
-
-        cold = medians(
-            args.rounds,
-            {"uv sync (floor)": floor_cold, "conveyor": conveyor_cold, "tox + tox-uv": tox_cold,
-             "nox + uv, plain installs": plain_cold},
-        )  # fmt: skip
-        report("cold test environment", cold, "uv sync (floor)", "conveyor <= 1.5x the floor")
-
-        forced = {"CONVEYOR_FORCE": "1"}
-        bare_pytest = [str(floor_venv / "bin" / "pytest"), args.tests, f"--cov={args.src}",
-                       "--cov-report=", "-q", "-p", "no:cacheprovider"]  # fmt: skip
-        warm = medians(
-            args.rounds,
-            {
-                "pytest bare (floor)": lambda: timer.once(bare_pytest),
-                "conveyor": lambda: timer.once([*nox, "-s", session], forced),
-                "tox + tox-uv": lambda: timer.once([*tox, "-e", py_env]),
-                "nox + uv, plain installs": lambda: timer.once(
-                    [
-                        *nox,
-                        "-f",
-                        str(plain),
-                        "--envdir",
-                        str(Path(tmp) / "plain-envs"),
-                        "-R",
-                        "-s",
-                        "tests",
-                    ]
-                ),  # fmt: skip
-            },
-        )
-        report(
-            "warm test run (nothing cached)",
-            warm,
-            "pytest bare (floor)",
-            "conveyor <= the fastest peer and <= 1.10x bare",
-        )
-        timer.once([*nox], forced)  # every default session once, so the cache holds them all
-        recheck = medians(args.rounds, {"nox (no change)": lambda: timer.once([*nox])})
-        print(f"\nno-change re-check of the default pipeline: {recheck['nox (no change)']:.2f}s")
-        print("  goal: <= 2 s")
-        source = next((work / args.src).rglob("*.py"))
-        source.write_text(source.read_text() + "\n# touched\n")
-        done = subprocess.run(
-            [*nox], cwd=work, env=env, capture_output=True, text=True, check=False
-        )
-        sessions = [
-            line.rsplit(" ", 1)[-1]
-            for line in done.stderr.splitlines()
-            if line.startswith("nox > Running session ")
-        ]
-        reran = [s for s in sessions if "unchanged since" not in _section(done.stderr, s)]
-        print(f"\none source file changed ({source.relative_to(work)}): re-ran {', '.join(reran)}")
-        print("  goal: only the sessions that read it")
+        bench = Bench(args, Path(tmp))
+        for step in args.only or ("cold", "warm", "recheck"):
+            getattr(bench, step)()
 
 
 def _section(log: str, session: str) -> str:
