@@ -235,7 +235,7 @@ def test_clean_project_passes_every_default_session(
         clean, "-s", *sessions, monkeypatch=monkeypatch, capfd=capfd, step_summary=summary
     )
     assert code == 0, output
-    assert "ruff check --output-format=json" in output
+    assert "ruff check --no-fix --output-format=json" in output
     gates = summary.read_text()
     assert "### Coverage (passed)\n\n100.0% of the sources (threshold 90%)" in gates
     assert "### Security (passed)\n\nNo findings." in gates
@@ -313,14 +313,18 @@ def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
     assert not (root / "reports" / "licenses.json").exists()
 
 
-def test_a_lint_error_fails_lint(clean: Path) -> None:
+def test_a_lint_error_fails_lint_and_is_never_fixed(clean: Path) -> None:
     root = copy_of(clean, "lint-error")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.ruff]\nfix = true\n")
     module = root / "src" / "demo" / "__init__.py"
     module.write_text("import os\n" + module.read_text())
+    before = module.read_text()
     done = run_nox(root, "-s", "lint")
     assert done.returncode != 0
     assert "F401" in output_of(done)
     assert "Session lint failed" in output_of(done)
+    assert module.read_text() == before  # the project's `fix = true` did not edit the tree
 
 
 def test_a_type_error_fails_types(clean: Path) -> None:

@@ -16,7 +16,7 @@ from conveyor import sessions
 from conveyor.config import load_project
 from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
 from conveyor.reports.github import Annotation
-from conveyor.sessions import _install, _pytest, _support, coverage, typecheck
+from conveyor.sessions import _install, _pytest, _support, coverage, lint, typecheck
 from conveyor.tools.uv import export_argv, requirement_names
 
 PYPROJECT = """\
@@ -236,7 +236,14 @@ def test_mypy_argv_forces_one_parseable_line_per_error_and_the_summary() -> None
     argv = typecheck.mypy_argv(["src", "tests"])
     assert argv[:2] == ["mypy", "--strict"]
     assert {"--no-pretty", "--no-color-output", "--error-summary"} <= set(argv)
-    assert argv[-2:] == ["src", "tests"]
+    assert argv[-3:] == ["--", "src", "tests"]
+
+
+def test_ruff_never_fixes_and_paths_follow_the_separator(tmp_path: Path) -> None:
+    check = lint.ruff_check_argv(["src", "tests"], tmp_path / "ruff.json")
+    assert check[:3] == ["ruff", "check", "--no-fix"]
+    assert check[-3:] == ["--", "src", "tests"]
+    assert lint.ruff_format_argv(["src"]) == ["ruff", "format", "--check", "--", "src"]
 
 
 def test_findings_fail_the_gate_with_their_count() -> None:
