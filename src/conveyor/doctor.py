@@ -126,10 +126,27 @@ def check_compose(*, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
     found = _version_of([legacy, "version"], runner) if legacy else None
     if legacy and found:
         return Check("compose", Status.PRESENT, f"docker-compose {found} at {legacy}", "", required)
-    fix = "apt-get install docker-compose-plugin (v2) or docker-compose (v1)"
     return Check(
-        "compose", Status.MISSING, "neither docker compose nor docker-compose", fix, required
+        "compose",
+        Status.MISSING,
+        "neither docker compose nor docker-compose",
+        compose_fix(has_apt=shutil.which("apt-get") is not None),
+        required,
     )
+
+
+COMPOSE_V2 = "https://docs.docker.com/compose/install/linux/"
+
+
+def compose_fix(*, has_apt: bool) -> str:
+    """What installs Compose here: Debian ships v1 as `docker-compose`; the v2 plugin
+    (`docker-compose-plugin`) comes only from Docker's own apt repository."""
+    if has_apt:
+        return (
+            "apt-get install docker-compose (Compose v1, in Debian/Ubuntu); for v2 add Docker's "
+            f"apt repository, then apt-get install docker-compose-plugin ({COMPOSE_V2})"
+        )
+    return f"install Compose v2 ({COMPOSE_V2}) or docker-compose v1 from your distribution"
 
 
 def trivy_cache_dir(project: Project) -> Path:

@@ -107,3 +107,20 @@ def test_missing_programs_name_their_fix(tmp_path: Path) -> None:
     assert configured.status is Status.MISSING
     assert "is not an executable file" in configured.detail
     assert configured.fix == TRIVY.install
+
+
+def test_compose_fix_names_the_package_debian_has() -> None:
+    apt = doctor.compose_fix(has_apt=True)
+    assert apt.startswith("apt-get install docker-compose (Compose v1")
+    assert "apt-get install docker-compose-plugin" in apt  # only after Docker's repository
+    assert apt.index("Docker's apt repository") < apt.index("docker-compose-plugin")
+    assert "docker-compose-plugin" not in doctor.compose_fix(has_apt=False)
+
+
+def test_missing_compose_gives_the_fix_for_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker, no docker-compose, no apt-get
+    check = doctor.check_compose(required=True)
+    assert (check.status, check.failed) == (Status.MISSING, True)
+    assert check.fix == doctor.compose_fix(has_apt=False)
