@@ -17,7 +17,7 @@ from conveyor.config import load_project
 from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
 from conveyor.reports.github import Annotation
 from conveyor.sessions import _install, _pytest, _support, coverage, lint, typecheck
-from conveyor.tools.uv import export_argv, requirement_names
+from conveyor.tools.uv import export_argv, locked_version, requirement_names
 
 PYPROJECT = """\
 [project]
@@ -193,6 +193,19 @@ def test_coverage_helpers(project_root: Path) -> None:
     assert coverage.threshold_message(50, 90, integration_ran=False).endswith(
         "(no .coverage.integration data file: run nox -s integration first)"
     )
+
+
+def test_locked_version_reads_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    assert locked_version(lock, "safety-db") is None
+    lock.write_text(
+        'version = 1\n[[package]]\nname = "safety-db"\nversion = "2021.7.17"\n'
+        '[[package]]\nname = "safety"\nversion = "2.3.5"\n'
+    )
+    assert locked_version(lock, "Safety_DB") == "2021.7.17"
+    assert locked_version(lock, "pip") is None
+    lock.write_text("[[package\n")
+    assert locked_version(lock, "safety") is None
 
 
 def test_uv_export_argv_and_requirement_names() -> None:
