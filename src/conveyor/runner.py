@@ -45,6 +45,7 @@ class Runner:
         *,
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        unset_env: Iterable[str] = (),
         ok_codes: Iterable[int] = (0,),
         timeout: float | None = None,
         input_text: str | None = None,
@@ -56,10 +57,15 @@ class Runner:
 
         `new_session` starts the program in its own session (process group), so a Ctrl-C
         in the terminal reaches only Conveyor, which decides what to stop, not the program.
+        `unset_env` names inherited variables the program must not see.
         """
         args = tuple(os.fspath(a) for a in argv)
         name = tool or Path(args[0]).name
-        full_env = {**os.environ, **env} if env is not None else None
+        dropped = set(unset_env)
+        full_env = None
+        if env is not None or dropped:
+            inherited = {k: v for k, v in os.environ.items() if k not in dropped}
+            full_env = {**inherited, **(env or {})}
         if self.echo:
             print(f"$ {self.describe(args)}", flush=True)
         started = time.perf_counter()

@@ -6,6 +6,7 @@ stops with one line naming the value and its grammar, never reaching a program.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Union
 
@@ -171,3 +172,22 @@ def parse_build_arg(text: str) -> tuple[str, str]:
             f"invalid build arg {text!r}: expected KEY=VALUE", hint="e.g. --build-arg PIP_INDEX=..."
         )
     return validate_build_arg(key, value)
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def host_problem(host: str) -> str:
+    """Why `host` is not a bare hostname or IP address (empty when it is one).
+
+    Brackets are URL syntax, not part of an address: `::1`, not `[::1]`.
+    """
+    if host.startswith("[") and host.endswith("]"):
+        return f"{host!r}: write the address without brackets ({host[1:-1]!r})"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not HOSTNAME.fullmatch(host):
+            return f"{host!r} is not a hostname or IP address (no scheme, port, path or user)"
+    return ""

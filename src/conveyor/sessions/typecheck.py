@@ -30,6 +30,7 @@ def mypy_argv(paths: list[str]) -> list[str]:
         "--no-pretty",
         "--no-color-output",
         "--error-summary",
+        "--",
         *paths,
     ]
 

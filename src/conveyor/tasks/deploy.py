@@ -6,6 +6,7 @@ A deploy is gated on health and smoke tests and rolls every service back on fail
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,8 +26,8 @@ ENV_HELP = "target environment from [tool.conveyor.deploy.environments]"
 
 
 def release_id(text: str) -> int:
-    """A release id from `inv releases`."""
-    if not text.isdigit():
+    """A release id from `inv releases`: ASCII digits only (`str.isdigit` also takes '²')."""
+    if re.fullmatch(r"[0-9]{1,18}", text) is None:
         raise InvalidInputError(
             f"--to {text!r} is not a release id", hint="pick an id from `inv releases`"
         )

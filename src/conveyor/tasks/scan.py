@@ -1,11 +1,17 @@
 """Invoke task: `inv scan` — trivy (image, fs, config) and gitleaks behind one gate.
 
-Exit codes: 0 the gate passed, 1 the gate failed, 2 a scanner could not run (the others
-still run and are reported, so one broken tool never hides another's findings).
+Exit codes: 0 the gate passed, 1 the gate failed, 2 a scan is incomplete: a scanner could not
+run, wrote no report of its shape, or ran on a vulnerability DB that is absent or too old (the
+others still run and are reported, so one broken tool never hides another's findings).
+
+Conveyor's allowlist is the one way to accept a finding: the scanners' own ignore and config
+files in the repository are not read (each found is named in a warning), and one issue that
+several trivy scans report is one finding.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,21 +24,32 @@ from invoke.tasks import Task, task
 from rich.console import Console
 
 from conveyor.config import Project, ScanSettings
-from conveyor.errors import ConveyorError, GateFailedError, InvalidInputError, ToolFailedError
-from conveyor.findings import Finding
+from conveyor.errors import (
+    ConfigError,
+    ConveyorError,
+    GateFailedError,
+    InvalidInputError,
+    ToolFailedError,
+)
+from conveyor.findings import Finding, merge_duplicates
 from conveyor.policy.allowlist import load_allowlist
+from conveyor.policy.freshness import judge
 from conveyor.policy.gate import evaluate
 from conveyor.reports.console import output_console
-from conveyor.reports.scan import ScanRun, print_table, publish_to_github, write_reports
+from conveyor.reports.scan import ScanRun, VulnDb, print_table, publish_to_github, write_reports
 from conveyor.tasks._common import project_of, reports_errors
 from conveyor.tasks.build import default_image
+from conveyor.tools import gitleaks as gitleaks_tool
+from conveyor.tools import trivy as trivy_tool
 from conveyor.tools.docker import Docker
 from conveyor.tools.gitleaks import SCAN_NAME as GITLEAKS_SCAN
 from conveyor.tools.gitleaks import Gitleaks
-from conveyor.tools.trivy import Trivy, TrivyScan, scan_or_degrade
+from conveyor.tools.trivy import DB_PRELOAD_HINT, Trivy, TrivyScan, db_status, scan_or_degrade
 from conveyor.validate import validate_image
 
 KINDS = ("image", "fs", "config", "secrets")
+VULN_KINDS = ("image", "fs")
+STALE = ("stale", "absent")
 GATE_HINT = "fix them, or accept one with id, reason and expires in the allowlist ({path})"
 
 
@@ -71,6 +88,66 @@ def _path(project: Project, value: str | None) -> Path | None:
     return path if path.is_absolute() else project.root / path
 
 
+def ignored_overrides(project: Project, kinds: list[str], environ: dict[str, str]) -> list[str]:
+    """One line per repository file or variable through which a scanner would report less.
+
+    None of them is read (see the adapters); each is named so nobody believes it still works.
+    """
+    files: list[str] = []
+    names: list[str] = []
+    if any(k != "secrets" for k in kinds):
+        files += trivy_tool.REPOSITORY_FILES
+        names += trivy_tool.overriding_environment(environ)
+    if "secrets" in kinds:
+        files += gitleaks_tool.REPOSITORY_FILES
+        names += gitleaks_tool.overriding_environment(environ)
+    accept = f"accept findings in {project.settings.scan.allowlist} with reason and expiry"
+    lines = [f"ignored {name}: {accept}" for name in files if (project.root / name).exists()]
+    return lines + [f"ignored {name} from the environment: {accept}" for name in names]
+
+
+def vuln_db(project: Project, kinds: list[str], no_vuln: bool) -> VulnDb:
+    """The vulnerability DB the scans used (read after them: trivy may have updated it)."""
+    settings = project.settings.scan
+    if no_vuln:
+        return VulnDb("not used", "not used: --no-vuln")
+    if not settings.vuln:
+        return VulnDb("not used", "not used: vuln = false in [tool.conveyor.scan]")
+    if not any(k in VULN_KINDS for k in kinds):
+        return VulnDb("not used", "not used: no image or fs scan selected")
+    status = db_status(_path(project, settings.trivy_cache_dir) or trivy_tool.default_cache_dir())
+    if not status.present:
+        return VulnDb("absent", f"absent (no trivy.db in {status.path})", path=str(status.path))
+    freshness = judge(status.updated_at, settings.max_db_age)
+    return VulnDb(
+        "stale" if freshness.stale else "current",
+        f"{freshness.describe()} in {status.path}",
+        path=str(status.path),
+        updated_at=status.updated_at.isoformat() if status.updated_at else None,
+        age_days=freshness.age_days,
+        max_age_days=settings.max_db_age,
+    )
+
+
+def judged_by_db(runs: list[ScanRun], db: VulnDb) -> list[ScanRun]:
+    """Vulnerability scans on an absent or stale DB are incomplete (unless already failed)."""
+    if db.status not in STALE:
+        return runs
+    problem = f"vulnerability DB {db.detail}"  # prefixed with each scan's name below
+    hint = (
+        f"update it, or raise [tool.conveyor.scan] max-db-age on purpose; {DB_PRELOAD_HINT}"
+        if db.status == "stale"
+        else DB_PRELOAD_HINT
+    )
+    vuln_runs = {f"trivy-{kind}" for kind in VULN_KINDS}
+    return [
+        replace(run, problem=f"{run.name}: {problem}", hint=hint)
+        if run.name in vuln_runs and not run.problem
+        else run
+        for run in runs
+    ]
+
+
 def plan(project: Project, kinds: list[str], image: str | None) -> list[Planned]:
     """Find each needed tool, then build the list of scans (nothing runs yet)."""
     settings = project.settings.scan
@@ -95,14 +172,6 @@ def plan(project: Project, kinds: list[str], image: str | None) -> list[Planned]
 def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) -> Planned:
     settings = project.settings.scan
     vuln = ("vuln",) if settings.vuln else ()
-    notes: tuple[str, ...] = ()
-    if settings.vuln:
-        status = trivy.db()
-        notes = (
-            f"vulnerability DB: {status.age_text()} ({status.path})"
-            if status.present
-            else f"vulnerability DB: not in {status.path}",
-        )
     if kind == "image":
         reference = validate_image(image or settings.image or default_image(project))
         scan = TrivyScan(
@@ -112,7 +181,7 @@ def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) ->
             scanners=(*vuln, "secret"),
             image_config_scanners=("misconfig", "secret"),
         )
-        run = ScanRun(scan.name, "trivy", trivy.version, reference, notes=notes)
+        run = ScanRun(scan.name, "trivy", trivy.version, reference)
         return Planned(run, lambda report: _image_scan(project, trivy, scan, report))
     if kind == "fs":
         skips = (*settings.skip_dirs, project.settings.reports_dir)
@@ -123,7 +192,7 @@ def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) ->
             scanners=(*vuln, "secret", "misconfig"),
             skip_dirs=tuple(str(project.root / s) for s in skips),
         )
-        run = ScanRun(scan.name, "trivy", trivy.version, str(project.root), notes=notes)
+        run = ScanRun(scan.name, "trivy", trivy.version, str(project.root))
         return Planned(run, lambda report: scan_or_degrade(trivy, scan, report))
     config_dir = project.root / settings.config_dir
     scan = TrivyScan(
@@ -131,6 +200,7 @@ def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) ->
         command="config",
         target=str(config_dir),
         path_prefix=settings.config_dir,
+        require_targets=True,
     )
     run = ScanRun(scan.name, "trivy", trivy.version, str(config_dir))
     return Planned(run, lambda report: _config_scan(trivy, scan, config_dir, report))
@@ -215,21 +285,43 @@ def scan(
     allowlist = load_allowlist(project.root / settings.allowlist)
     if image:
         validate_image(image)
-    planned = plan(project, selected_kinds(settings, only), image)
+    kinds = selected_kinds(settings, only)
+    scanned = project
+    if not settings.trivy_db_update and vuln_db(project, kinds, no_vuln).status in STALE:
+        scanned = without_vuln(project)  # trivy cannot mend the DB offline: scan the rest
+    planned = plan(scanned, kinds, image)
+    if not planned:
+        raise ConfigError(
+            "scan: nothing to scan", hint="list scan kinds in [tool.conveyor.scan] scanners"
+        )
+    ignored = ignored_overrides(project, kinds, dict(os.environ))
+    for line in ignored:
+        print(f"warning: {line}", flush=True)
     out_dir = project.reports / "scan"
-    findings, runs = execute(planned, out_dir / "raw", settings.jobs)
+    found, runs = execute(planned, out_dir / "raw", settings.jobs)
+    findings = merge_duplicates(found)
+    database = vuln_db(project, kinds, no_vuln)  # after the scans: trivy may have updated it
+    runs = judged_by_db(runs, database)
     result = evaluate(findings, allowlist, fail_on=settings.fail_on)
     failed_runs = [r for r in runs if r.problem]
     exit_code = 2 if failed_runs else (0 if result.passed else 1)
-    verdict = ["passed", "FAILED (gate)", "FAILED (a scanner did not run)"][exit_code]
-    print_table(result, runs, console())
-    written = write_reports(out_dir, result, runs, fail_on=settings.fail_on, exit_code=exit_code)
-    publish_to_github(result, runs, verdict)
+    verdict = ["passed", "FAILED (gate)", "FAILED (a scan is incomplete)"][exit_code]
+    print_table(result, runs, console(), database)
+    written = write_reports(
+        out_dir,
+        result,
+        runs,
+        fail_on=settings.fail_on,
+        exit_code=exit_code,
+        vuln_db=database,
+        ignored=ignored,
+    )
+    publish_to_github(result, runs, verdict, database, ignored)
     print(f"reports: {', '.join(str(p.relative_to(project.root)) for p in written)}")
     if failed_runs:
         first = failed_runs[0]
         raise ToolFailedError(
-            f"scan: {len(failed_runs)} scanner(s) did not run; {first.problem}",
+            f"scan: {len(failed_runs)} scan(s) incomplete; {first.problem}",
             hint="\n".join(
                 [first.hint, *(f"{r.problem}: {r.hint}" for r in failed_runs[1:])]
             ).strip(),
@@ -239,7 +331,12 @@ def scan(
             f"scan gate failed: {result.reason()}",
             hint=GATE_HINT.format(path=allowlist.source),
         )
-    print(f"scan gate passed ({len(findings)} finding(s) below the gate or allowed)")
+    merged = len(found) - len(findings)
+    print(
+        f"scan gate passed: {len(runs)} scan(s) ran ({', '.join(r.name for r in runs)}); "
+        f"{len(findings)} finding(s) below the gate or allowed"
+        + (f" ({merged} reported twice, counted once)" if merged else "")
+    )
 
 
 TASKS: list[Task[Callable[..., Any]]] = [scan]

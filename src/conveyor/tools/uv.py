@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from conveyor.runner import DEFAULT_RUNNER, Runner
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
 
 
 def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None = None) -> list[str]:
@@ -52,3 +58,17 @@ def requirement_names(text: str) -> list[str]:
         except InvalidRequirement:
             continue
     return sorted(names)
+
+
+def locked_version(lock: Path, name: str) -> str | None:
+    """The version `uv.lock` pins for package `name` (None: no lock, or not in it)."""
+    try:
+        data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    wanted = canonicalize_name(name)
+    for package in data.get("package", []):
+        if isinstance(package, dict) and canonicalize_name(str(package.get("name", ""))) == wanted:
+            version = package.get("version")
+            return str(version) if version is not None else None
+    return None
