@@ -141,6 +141,25 @@ def test_build_builds_and_tags_every_image_compose_then_runs(shop: Shop, run_tas
 
 
 @pytest.mark.docker
+def test_scan_covers_every_built_image_and_every_dockerfile_once(
+    shop: Shop, run_task: RunTask
+) -> None:
+    built = run_task(shop.root, "build")
+    assert built.code == 0, built.out + built.err
+    result = run_task(shop.root, "scan", "--no-vuln")
+    summary = json.loads((shop.root / "reports" / "scan" / "scan.json").read_text())
+    image_runs = sorted(r["target"] for r in summary["scans"] if r["name"] == "trivy-image")
+    assert image_runs == sorted(f"{shop.name}-{s}:{shop.sha}" for s in ("app", "backend", "proxy"))
+    dockerfiles = [f["path"] for f in summary["findings"] if f["rule_id"] == "DS-0002"]
+    assert len(dockerfiles) == len(set(dockerfiles))  # fs and config: one finding each
+    assert {"backend/Dockerfile.web", "proxy/Dockerfile"} <= set(dockerfiles)
+    raw = sorted(p.name for p in (shop.root / "reports" / "scan" / "raw").glob("trivy-image*"))
+    assert len(raw) == 3  # one report per image, none overwritten
+    assert result.code == 1, result.out  # the fixtures run as root: blocking, and said so
+    assert "DS-0002" in result.out
+
+
+@pytest.mark.docker
 def test_build_one_service(shop: Shop, run_task: RunTask) -> None:
     result = run_task(shop.root, "build", "--service", "proxy")
     assert result.code == 0, result.err

@@ -129,3 +129,15 @@ def test_output_console_never_wraps_at_80_outside_a_terminal(
     assert lines[0] == message
     assert any("a" * 120 in line for line in lines)
     assert console.width == LOG_WIDTH
+
+
+def test_each_image_scan_keeps_its_own_raw_report_and_one_sarif(tmp_path: Path) -> None:
+    app = ScanRun("trivy-image", "trivy", "0.76.0", "shop-app:abc")
+    proxy = ScanRun("trivy-image", "trivy", "0.76.0", "registry:5000/shop/proxy:abc")
+    assert app.report_stem == "trivy-image-shop-app_abc"
+    assert proxy.report_stem == "trivy-image-registry_5000_shop_proxy_abc"
+    assert ScanRun("trivy-fs", "trivy", "0.76.0", "/repo").report_stem == "trivy-fs"
+    result = evaluate([finding("CVE-1", scan="trivy-image")], Allowlist(), today=date(2026, 1, 1))
+    crashed = ScanRun("trivy-image", "trivy", "0.76.0", "shop-db:abc", problem="crashed")
+    written = write_reports(tmp_path, result, [app, crashed, proxy], fail_on=["HIGH"], exit_code=2)
+    assert [p.name for p in written] == ["scan.json", "trivy-image.sarif"]

@@ -4,6 +4,7 @@ GitHub Actions the step summary and annotations. Every finding is kept, allowed 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,14 @@ class ScanRun:
     seconds: float = 0.0
     problem: str = ""
     hint: str = ""
+
+    @property
+    def report_stem(self) -> str:
+        """The raw report's file name: the scan, and its target when one scan runs on several
+        (each built image gets its own `trivy-image` run)."""
+        if self.name != "trivy-image":
+            return self.name
+        return f"{self.name}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.target)}"
 
 
 @dataclass(frozen=True)
@@ -186,11 +195,13 @@ def write_reports(
     )
     summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     written = [summary]
-    for run in runs:
-        decisions = [d for d in result.decisions if run.name in d.finding.scans]
-        if run.problem and not decisions:
+    for name in dict.fromkeys(run.name for run in runs):
+        mine = [run for run in runs if run.name == name]
+        decisions = [d for d in result.decisions if name in d.finding.scans]
+        if all(run.problem for run in mine) and not decisions:
             continue
-        written.append(write_sarif(directory / "sarif", run.name, run.tool, run.version, decisions))
+        first = mine[0]
+        written.append(write_sarif(directory / "sarif", name, first.tool, first.version, decisions))
     return written
 
 

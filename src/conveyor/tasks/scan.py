@@ -32,6 +32,7 @@ from conveyor.errors import (
     ToolFailedError,
 )
 from conveyor.findings import Finding, merge_duplicates
+from conveyor.images.plan import built_images
 from conveyor.policy.allowlist import load_allowlist
 from conveyor.policy.freshness import judge
 from conveyor.policy.gate import evaluate
@@ -76,7 +77,16 @@ def selected_kinds(settings: ScanSettings, only: str | None) -> list[str]:
 
 def without_vuln(project: Project) -> Project:
     """`project` with the vulnerability scanner off for this run (no DB needed)."""
-    scan_settings = project.settings.scan.model_copy(update={"vuln": False})
+    return _vuln(project, on=False)
+
+
+def with_vuln(project: Project) -> Project:
+    """`project` with the vulnerability scanner on for this run (a current DB required)."""
+    return _vuln(project, on=True)
+
+
+def _vuln(project: Project, *, on: bool) -> Project:
+    scan_settings = project.settings.scan.model_copy(update={"vuln": on})
     settings = project.settings.model_copy(update={"scan": scan_settings})
     return project.model_copy(update={"settings": settings})
 
@@ -159,7 +169,14 @@ def plan(project: Project, kinds: list[str], image: str | None) -> list[Planned]
             cache_dir=_path(project, settings.trivy_cache_dir),
             db_update=settings.trivy_db_update,
         )
-        planned += [_trivy_plan(project, trivy, kind, image) for kind in trivy_kinds]
+        for kind in trivy_kinds:
+            if kind == "image":
+                planned += [
+                    _trivy_plan(project, trivy, kind, reference)
+                    for reference in images_to_scan(project, image)
+                ]
+            else:
+                planned.append(_trivy_plan(project, trivy, kind, None))
     if "secrets" in kinds:
         gitleaks = Gitleaks.discover(
             str(_path(project, settings.gitleaks)) if settings.gitleaks else None
@@ -169,11 +186,19 @@ def plan(project: Project, kinds: list[str], image: str | None) -> list[Planned]
     return planned
 
 
+def images_to_scan(project: Project, image: str | None) -> list[str]:
+    """`--image REF`, else `[tool.conveyor.scan] image`, else every image `inv build` makes."""
+    chosen = image or project.settings.scan.image
+    if chosen:
+        return [validate_image(chosen)]
+    return [validate_image(reference) for reference in built_images(project)]
+
+
 def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) -> Planned:
     settings = project.settings.scan
     vuln = ("vuln",) if settings.vuln else ()
     if kind == "image":
-        reference = validate_image(image or settings.image or default_image(project))
+        reference = validate_image(image or default_image(project))
         scan = TrivyScan(
             name="trivy-image",
             command="image",
@@ -234,7 +259,7 @@ def _run_one(item: Planned, raw_dir: Path) -> tuple[list[Finding], ScanRun]:
     started = time.perf_counter()
     found: list[Finding] = []
     try:
-        found, problems = item.execute(raw_dir / f"{item.run.name}.json")
+        found, problems = item.execute(raw_dir / f"{item.run.report_stem}.json")
     except ConveyorError as exc:
         problems = [exc]
     run = replace(
@@ -271,16 +296,25 @@ def console() -> Console:
         "image": "image to scan (default: the scan.image setting, else the tag inv build makes)",
         "only": "comma-separated subset of: image, fs, config, secrets",
         "no-vuln": "skip the vulnerability scanner this run (secret and misconfig scans only)",
+        "vuln": "scan for vulnerabilities this run even if [tool.conveyor.scan] vuln = false",
     }
 )
 @reports_errors
 def scan(
-    c: Context, image: str | None = None, only: str | None = None, no_vuln: bool = False
+    c: Context,
+    image: str | None = None,
+    only: str | None = None,
+    no_vuln: bool = False,
+    vuln: bool = False,
 ) -> None:
-    """Scan the image, the repository, docker/ and git history; fail on the configured gate."""
+    """Scan every built image, the repository, docker/ and git history; one gate."""
+    if vuln and no_vuln:
+        raise InvalidInputError("--vuln and --no-vuln contradict each other", hint="pick one")
     project = project_of(c)
     if no_vuln:
         project = without_vuln(project)
+    elif vuln:
+        project = with_vuln(project)
     settings = project.settings.scan
     allowlist = load_allowlist(project.root / settings.allowlist)
     if image:
