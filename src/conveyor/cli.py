@@ -17,13 +17,15 @@ from conveyor.config import load_project
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.matrix import build_matrix, list_sessions, publish
 from conveyor.reports.github import markdown_table, write_step_summary
+from conveyor.scaffold import hooks
 from conveyor.scaffold.layout import Layout
 from conveyor.scaffold.plan import Action, Options, apply, follow_ups, plan
 
 NEXT_STEPS = (
-    "next: `uv lock` (the new dependency groups), then `uv run --group nox nox -l` to see the"
-    " sessions, `uv run --group nox conveyor doctor` to check this machine and"
-    " `uv run --group hooks pre-commit install` to enable the hooks"
+    "next: `uv lock` (the new dependency groups), `uv run --group nox conveyor hooks` (pin the"
+    " hooks to it), `uv run --group hooks pre-commit install` (enable them), then"
+    " `uv run --group nox nox -l` to see the sessions and `uv run --group nox conveyor doctor`"
+    " to check this machine"
 )
 """Each command names the group it needs, so it works whatever the project's default groups."""
 
@@ -55,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     doc = commands.add_parser("doctor", help="check every prerequisite and how to fix it")
     doc.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
 
+    pin = commands.add_parser("hooks", help="pin the pre-commit hooks to uv.lock")
+    pin.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
+    pin.add_argument("--check", action="store_true", help="only say whether the pins are stale")
+
     matrix = commands.add_parser("matrix", help="print the CI matrix from `nox -l --json`")
     matrix.add_argument("--exclude", action="append", default=[], metavar="SESSION")
     matrix.add_argument("--noxfile", default="noxfile.py")
@@ -74,12 +80,17 @@ def run_init(args: argparse.Namespace) -> int:
         safety_db=args.safety_db,
     )
     layout, changes = plan(root, options)
+    code = "application code" if layout.application else f"package {layout.package}"
     print(
-        f"{layout.name}: package {layout.package} in {', '.join(layout.src)}, "
+        f"{layout.name}: {code} in {', '.join(layout.src)}, "
         f"tests in {', '.join(layout.tests)}, Python {', '.join(layout.pythons)}"
     )
     for line in adoption_lines(layout):
         print(f"  {line}")
+    if layout.docker.builds_image:
+        images = ", ".join(layout.docker.root_context) or "compose build: sections"
+        compose = layout.docker.compose_file or "none at the root"
+        print(f"  images: {images}; compose file: {compose}")
     if args.dry_run:
         for change in changes:
             if change.action in (Action.CREATE, Action.UPDATE):
@@ -91,7 +102,7 @@ def run_init(args: argparse.Namespace) -> int:
         if args.dry_run and change.action in (Action.CREATE, Action.UPDATE):
             verb = f"would {verb}"
         print(f"  {change.path}: {verb}")
-    for note in follow_ups(changes):
+    for note in follow_ups(changes, layout):
         print(f"note: {note}")
     if not args.dry_run and any(c.action is not Action.KEEP for c in changes):
         print(NEXT_STEPS)
@@ -140,6 +151,29 @@ def run_doctor(args: argparse.Namespace) -> int:
     return doctor.exit_code(checks)
 
 
+def run_hooks(args: argparse.Namespace) -> int:
+    """Write `.pre-commit-config.yaml` with every hook pinned to uv.lock (or check it)."""
+    project = load_project(args.path)
+    path = project.root / hooks.CONFIG_FILE
+    wanted = hooks.refresh(project.root, [*project.settings.src, *project.settings.tests])
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if args.check:
+        stale = hooks.stale_pins(hooks.configured_pins(current) or [],
+                                 hooks.configured_pins(wanted) or [])  # fmt: skip
+        if stale:
+            print(f"{path}: hook pins differ from uv.lock: {'; '.join(stale)}", file=sys.stderr)
+            print("  hint: run `uv run --group nox conveyor hooks`", file=sys.stderr)
+            return 1
+        print(f"{path}: hooks pinned to uv.lock")
+        return 0
+    if current != wanted:
+        path.write_text(wanted, encoding="utf-8")
+        print(f"{path}: hooks pinned to uv.lock")
+    else:
+        print(f"{path}: unchanged")
+    return 0
+
+
 def run_matrix(args: argparse.Namespace) -> int:
     """Print (and in Actions, set as output) the session x Python matrix."""
     root = Path(args.root)
@@ -149,7 +183,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"init": run_init, "doctor": run_doctor, "matrix": run_matrix}
+COMMANDS = {"init": run_init, "doctor": run_doctor, "hooks": run_hooks, "matrix": run_matrix}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

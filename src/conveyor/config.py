@@ -9,13 +9,21 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from conveyor.errors import ConfigError
+from conveyor.validate import host_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,11 +42,42 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+def _not_an_option(value: str) -> str:
+    """Values that reach a command line never start with '-' (they would be read as options)."""
+    if value.startswith("-"):
+        raise ValueError(f"{value!r} starts with '-' and would be read as an option")
+    return value
+
+
+def _inside_project(value: str) -> str:
+    """Project paths stay under the project root: relative, no '..', no '~'."""
+    paths = (PurePosixPath(value), PureWindowsPath(value))
+    if value.startswith("~") or any(p.is_absolute() or p.anchor for p in paths):
+        raise ValueError(f"{value!r} is absolute; use a path relative to the project root")
+    if any(".." in p.parts for p in paths):
+        raise ValueError(f"{value!r} leaves the project ('..'); use a path inside it")
+    return value
+
+
+Arg = Annotated[str, Field(min_length=1), AfterValidator(_not_an_option)]
+"""A value passed to a program as one argument (a group name, a test id)."""
+ProjectPath = Annotated[
+    str, Field(min_length=1), AfterValidator(_not_an_option), AfterValidator(_inside_project)
+]
+"""A path inside the project, relative to its root (sources, reports, state)."""
+
+
 class Section(BaseModel):
-    """Base of every table: kebab-case keys, unknown keys rejected, immutable."""
+    """Base of every table: kebab-case keys, unknown keys rejected, immutable, and strict:
+    TOML already has types, so `"no"` is not False, `"2"` is not 2, and inf/nan are refused."""
 
     model_config = ConfigDict(
-        extra="forbid", alias_generator=_kebab, populate_by_name=True, frozen=True
+        extra="forbid",
+        alias_generator=_kebab,
+        populate_by_name=True,
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
     )
 
 
@@ -55,17 +94,17 @@ class LicenseSettings(Section):
         default_factory=lambda: ["GPL", "AGPL", "SSPL", "LGPL-3.0-only"],
     )
     allow: dict[str, Reason] = Field(default_factory=dict)  # canonical package name -> reason
-    groups: list[str] = Field(default_factory=list)  # groups checked besides the runtime deps
+    groups: list[Arg] = Field(default_factory=list)  # groups checked besides the runtime deps
 
 
 class SecuritySettings(Section):
     """bandit targets, safety database location, and ignored advisories with reasons."""
 
-    bandit_targets: list[str] = Field(default_factory=list)  # default: `src`
-    bandit_skips: list[str] = Field(default_factory=list)  # bandit test ids, e.g. B101
+    bandit_targets: list[ProjectPath] = Field(default_factory=list)  # default: `src`
+    bandit_skips: list[Arg] = Field(default_factory=list)  # bandit test ids, e.g. B101
     # Offline DB: a directory with insecure.json + insecure_full.json (relative to the project),
     # or "safety-db" for the data of the safety-db package in the safety group. Unset: online.
-    safety_db: str | None = None
+    safety_db: ProjectPath | None = None
     safety: str | None = None  # a safety executable to use instead of the safety group's
     # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
     ignore: dict[str, Reason] = Field(default_factory=dict)
@@ -73,10 +112,13 @@ class SecuritySettings(Section):
     # scan gate's fail-on); lower ones are listed as below the threshold.
     bandit_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
     bandit_confidence: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
+    # Advisory data older than this many days fails the session, unless accepted with a reason.
+    max_data_age: int = Field(default=45, ge=1)
+    accept_stale_data: Reason | None = None
 
 
 class DockerSettings(Section):
-    """Image build settings (filled by the build/scan work)."""
+    """What `inv build` builds besides compose `build:` sections, and the base image."""
 
     image: str = "app"
     dockerfile: str = "docker/Dockerfile"
@@ -87,7 +129,12 @@ class DockerSettings(Section):
     base_mirror: str | None = None
     extra_ca_certificates: str | None = None
     tag_latest: bool = False
+    # false: no `:<version>` tag (an application whose [project] version names no release).
+    tag_version: bool = True
     build_args: dict[str, str] = Field(default_factory=dict)
+    # Build-arg names whose values are masked in every printed line, wherever they come from
+    # (build-args, compose `args`, --build-arg); credential-looking values are masked anyway.
+    secret_build_args: list[str] = Field(default_factory=list)
     platforms: list[str] = Field(default_factory=list)
     docker: str | None = None
 
@@ -96,21 +143,24 @@ class ScanSettings(Section):
     """Trivy/Gitleaks scan settings and the one severity gate."""
 
     fail_on: list[Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]] = Field(
-        default_factory=lambda: ["CRITICAL", "HIGH"]  # type: ignore[arg-type]
+        default_factory=lambda: ["CRITICAL", "HIGH"],  # type: ignore[arg-type]
+        min_length=1,
     )
-    allowlist: str = ".conveyor-allow.toml"
+    allowlist: ProjectPath = ".conveyor-allow.toml"
     trivy: str | None = None
     gitleaks: str | None = None
     trivy_cache_dir: str | None = None
     trivy_db_update: bool = True
     scanners: list[Literal["image", "fs", "config", "secrets"]] = Field(
-        default_factory=lambda: ["image", "fs", "config", "secrets"]  # type: ignore[arg-type]
+        default_factory=lambda: ["image", "fs", "config", "secrets"],  # type: ignore[arg-type]
+        min_length=1,
     )
     vuln: bool = True
-    config_dir: str = "docker"
+    max_db_age: int = Field(default=7, ge=1)  # days; an older vulnerability DB fails the gate
+    config_dir: ProjectPath = "docker"
     image: str | None = None
     jobs: int = Field(default=2, ge=1, le=16)
-    skip_dirs: list[str] = Field(
+    skip_dirs: list[ProjectPath] = Field(
         default_factory=lambda: [
             ".git",
             ".venv",
@@ -146,7 +196,15 @@ class EnvironmentSettings(Section):
     port: int | None = Field(default=None, ge=1, le=65535)
     scheme: Literal["http", "https"] = "http"
     confirm: bool = False
-    context: str | None = None
+    context: Arg | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _bare_host(cls, value: str) -> str:
+        problem = host_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class DeploySettings(Section):
@@ -160,7 +218,7 @@ class DeploySettings(Section):
     log_lines: int = Field(default=50, ge=0)
     smoke: list[SmokeTest] = Field(default_factory=list)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
-    state_dir: str = ".conveyor"
+    state_dir: ProjectPath = ".conveyor"
     env_file: str | None = None
     tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -168,8 +226,8 @@ class DeploySettings(Section):
 class Settings(Section):
     """The whole `[tool.conveyor]` table."""
 
-    src: list[str] = Field(default_factory=lambda: ["src"])
-    tests: list[str] = Field(default_factory=lambda: ["tests"])
+    src: list[ProjectPath] = Field(default_factory=lambda: ["src"])
+    tests: list[ProjectPath] = Field(default_factory=lambda: ["tests"])
     python: list[str] | None = None
     tools_python: str | None = None
     # Thresholds for `coverage`: on the data of every suite (unit + integration), and on the
@@ -177,13 +235,13 @@ class Settings(Section):
     # [tool.coverage.report] fail_under decides.
     coverage_fail_under: float | None = Field(default=None, ge=0, le=100)
     coverage_fail_under_unit: float | None = Field(default=None, ge=0, le=100)
-    reports_dir: str = "reports"
+    reports_dir: ProjectPath = "reports"
     integration_marker: str = "docker"
     env: dict[str, str] = Field(default_factory=dict)  # set in every session's environment
     # What the project already has, detected from its files when unset (see conveyor.adopt):
     test_runner: Literal["pytest", "unittest"] | None = None
-    test_groups: list[str] | None = None  # dependency groups the test sessions install
-    test_extras: list[str] | None = None  # extras of the project the test sessions install
+    test_groups: list[Arg] | None = None  # dependency groups the test sessions install
+    test_extras: list[Arg] | None = None  # extras of the project the test sessions install
     type_checker: Literal["mypy", "pyright", "basedpyright", "ty"] | None = None
     licenses: LicenseSettings = Field(default_factory=LicenseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
@@ -266,14 +324,17 @@ def classifier_versions(project_table: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _describe_location(loc: tuple[int | str, ...]) -> tuple[str, str]:
-    """('[tool.conveyor.security]', 'ignore') from a pydantic error location."""
-    table = ["tool", "conveyor"]
-    parts = [str(p) for p in loc]
-    key_parts = parts[:]
-    # Walk down nested tables; the last string is the key.
-    while len(key_parts) > 1:
-        table.append(key_parts.pop(0))
-    key = key_parts[0] if key_parts else ""
+    """('[tool.conveyor.deploy]', 'smoke[0].path') from a pydantic error location.
+
+    Nested tables go into the table name; from the first list index on, the rest is the key.
+    """
+    parts = list(loc)
+    first_index = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
+    split = max(first_index - 1, 0) if first_index < len(parts) else max(len(parts) - 1, 0)
+    table = ["tool", "conveyor", *(str(p) for p in parts[:split])]
+    key = ""
+    for part in parts[split:]:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
     return "[" + ".".join(table) + "]", key
 
 
@@ -283,6 +344,7 @@ def format_validation_error(path: Path, error: ValidationError) -> str:
     for item in error.errors():
         table, key = _describe_location(tuple(item["loc"]))
         what = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        what = what.removeprefix("Value error, ")
         lines.append(f"{path}: {table} key {key!r}: {what}")
     return "\n".join(lines)
 
@@ -314,6 +376,43 @@ def _allowed_keys_hint(error: ValidationError) -> str:
     return ""
 
 
+def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """The table at dotted `name` when it is one (absent: empty); otherwise one line naming it."""
+    value = data.get(name.rpartition(".")[2], {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path}: [{name}] must be a table, not {type(value).__name__}",
+            hint=f"write it as a [{name}] table",
+        )
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; bad encoding and bad syntax are one line naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+            hint="TOML files are UTF-8: re-save it as UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax") from None
+
+
+def _project_string(table: dict[str, Any], key: str, path: Path) -> str | None:
+    """A string key of [project] (absent: None); any other type is one line naming it."""
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(
+            f"{path}: [project] key {key!r}: must be a string, not {type(value).__name__}",
+            hint=f'e.g. {key} = "{">=3.9" if key == "requires-python" else "my-project"}"',
+        )
+    return value
+
+
 def load_project(root: str | Path | None = None) -> Project:
     """Read `pyproject.toml` under `root` (default: cwd); an absent table gives defaults."""
     base = Path(root or Path.cwd()).resolve()
@@ -323,15 +422,10 @@ def load_project(root: str | Path | None = None) -> Project:
             f"{path}: not found",
             hint="run Conveyor from the project root, or `conveyor init` to add a pyproject.toml",
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix the syntax") from None
-    project_table = data.get("project", {})
-    conveyor_table = data.get("tool", {}).get("conveyor", {})
-    if not isinstance(conveyor_table, dict):
-        raise ConfigError(f"{path}: [tool.conveyor] must be a table")
-    requires = project_table.get("requires-python")
+    data = _read_toml(path)
+    project_table = _table(data, "project", path)
+    conveyor_table = _table(_table(data, "tool", path), "tool.conveyor", path)  # each a table
+    requires = _project_string(project_table, "requires-python", path)
     if requires is not None:
         try:
             SpecifierSet(requires)
@@ -343,7 +437,7 @@ def load_project(root: str | Path | None = None) -> Project:
     settings = settings_from_table(conveyor_table, path)
     project = Project(
         root=base,
-        name=str(project_table.get("name") or base.name),
+        name=_project_string(project_table, "name", path) or base.name,
         requires_python=requires,
         settings=settings,
         classifier_pythons=classifier_versions(project_table),

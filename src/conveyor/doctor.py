@@ -12,7 +12,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 
@@ -25,11 +25,12 @@ from conveyor.adopt import conflicts
 from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import SUPPORTED_PYTHONS, Project
 from conveyor.errors import ConveyorError
+from conveyor.policy.advisories import STALE_DATA_HINT, AdvisoryData, judge_data
+from conveyor.policy.freshness import judge
 from conveyor.runner import DEFAULT_RUNNER, Runner
+from conveyor.tools import safety
 from conveyor.tools.discovery import GITLEAKS, TRIVY, ToolSpec, discover, parse_version
-
-TRIVY_DB_MAX_AGE = timedelta(days=7)
-SAFETY_DB_MAX_AGE = timedelta(days=90)
+from conveyor.tools.uv import locked_version
 
 
 class Status(str, Enum):
@@ -38,6 +39,7 @@ class Status(str, Enum):
     PRESENT = "present"
     MISSING = "missing"
     STALE = "stale"
+    ACCEPTED = "stale, accepted"  # old data the configuration accepts with a reason
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,8 @@ class Check:
 
     @property
     def failed(self) -> bool:
-        """A required prerequisite that is missing or stale."""
-        return self.required and self.status is not Status.PRESENT
+        """A required prerequisite that is missing or stale (and not accepted)."""
+        return self.required and self.status in (Status.MISSING, Status.STALE)
 
 
 def _version_of(argv: Sequence[str], runner: Runner) -> str | None:
@@ -131,10 +133,27 @@ def check_compose(*, required: bool, runner: Runner = DEFAULT_RUNNER) -> Check:
     found = _version_of([legacy, "version"], runner) if legacy else None
     if legacy and found:
         return Check("compose", Status.PRESENT, f"docker-compose {found} at {legacy}", "", required)
-    fix = "apt-get install docker-compose-plugin (v2) or docker-compose (v1)"
     return Check(
-        "compose", Status.MISSING, "neither docker compose nor docker-compose", fix, required
+        "compose",
+        Status.MISSING,
+        "neither docker compose nor docker-compose",
+        compose_fix(has_apt=shutil.which("apt-get") is not None),
+        required,
     )
+
+
+COMPOSE_V2 = "https://docs.docker.com/compose/install/linux/"
+
+
+def compose_fix(*, has_apt: bool) -> str:
+    """What installs Compose here: Debian ships v1 as `docker-compose`; the v2 plugin
+    (`docker-compose-plugin`) comes only from Docker's own apt repository."""
+    if has_apt:
+        return (
+            "apt-get install docker-compose (Compose v1, in Debian/Ubuntu); for v2 add Docker's "
+            f"apt repository, then apt-get install docker-compose-plugin ({COMPOSE_V2})"
+        )
+    return f"install Compose v2 ({COMPOSE_V2}) or docker-compose v1 from your distribution"
 
 
 def trivy_cache_dir(project: Project) -> Path:
@@ -151,7 +170,8 @@ def _parse_time(text: str) -> datetime:
 
 
 def check_trivy_db(project: Project, now: datetime | None = None) -> Check:
-    """The vulnerability DB's age; required only when trivy may not download it."""
+    """The vulnerability DB's age against max-db-age; required only when trivy may not
+    download it."""
     scan = project.settings.scan
     required = scan.vuln and not scan.trivy_db_update
     metadata = trivy_cache_dir(project) / "db" / "metadata.json"
@@ -162,47 +182,64 @@ def check_trivy_db(project: Project, now: datetime | None = None) -> Check:
         updated = _parse_time(json.loads(metadata.read_text(encoding="utf-8"))["UpdatedAt"])
     except (ValueError, KeyError):
         return Check("trivy DB", Status.MISSING, f"{metadata}: unreadable", fix, required)
-    age = (now or datetime.now(timezone.utc)) - updated
-    status = Status.STALE if age > TRIVY_DB_MAX_AGE else Status.PRESENT
+    freshness = judge(updated, scan.max_db_age, now)
+    status = Status.STALE if freshness.stale else Status.PRESENT
     return Check(
         "trivy DB",
         status,
-        f"updated {age.days} days ago",
-        fix if status is Status.STALE else "",
+        freshness.describe(),
+        f"{fix}; or raise [tool.conveyor.scan] max-db-age" if freshness.stale else "",
         required,
     )
 
 
+def _data_check(data: AdvisoryData) -> Check:
+    detail = data.line.removeprefix("advisory data: ")
+    if data.blocking:
+        return Check("safety DB", Status.STALE, detail, STALE_DATA_HINT, True)
+    status = Status.ACCEPTED if data.accepted_because else Status.PRESENT
+    return Check("safety DB", status, detail, "", True)
+
+
 def check_safety_db(project: Project, now: datetime | None = None) -> Check:
-    """safety's offline database (a directory), when the project configures one."""
-    configured = project.settings.security.safety_db
+    """safety's advisory data, when the project configures offline data: its date and age."""
+    settings = project.settings.security
+    configured = settings.safety_db
     if configured is None:
-        return Check("safety DB", Status.PRESENT, "online (no offline DB configured)", "", False)
-    if configured == "safety-db":
-        lock = project.root / "uv.lock"
-        locked = lock.is_file() and 'name = "safety-db"' in lock.read_text(encoding="utf-8")
-        if locked:
-            return Check("safety DB", Status.PRESENT, "safety-db package (locked)", "", True)
+        return Check(
+            "safety DB",
+            Status.PRESENT,
+            "online (no offline DB configured; safety does not report the data's date)",
+            "",
+            False,
+        )
+    if configured == safety.SAFETY_DB_PACKAGE:
+        version = locked_version(project.root / "uv.lock", safety.SAFETY_DB_PACKAGE)
+        if version is None:
+            return Check(
+                "safety DB",
+                Status.MISSING,
+                "safety-db is not in uv.lock",
+                "uv add --group safety safety-db",
+                True,
+            )
+        released = safety.package_release_date(version)
+        freshness = judge(released, settings.max_data_age, now)
+        source = f"safety-db {version} (locked; release date)"
+        return _data_check(judge_data(source, freshness, settings.accept_stale_data))
+    path = project.root / configured
+    if not (path / "insecure_full.json").is_file():
         return Check(
             "safety DB",
             Status.MISSING,
-            "safety-db is not in uv.lock",
-            "uv add --group safety safety-db",
+            f"no {path / 'insecure_full.json'}",
+            "download the safety DB into it",
             True,
         )
-    path = project.root / configured
-    data = path / "insecure_full.json"
-    if not data.is_file():
-        return Check(
-            "safety DB", Status.MISSING, f"no {data}", "download the safety DB into it", True
-        )
-    modified = datetime.fromtimestamp(data.stat().st_mtime, timezone.utc)
-    age = (now or datetime.now(timezone.utc)) - modified
-    if age > SAFETY_DB_MAX_AGE:
-        return Check(
-            "safety DB", Status.STALE, f"{age.days} days old", "refresh the safety DB", True
-        )
-    return Check("safety DB", Status.PRESENT, f"{age.days} days old at {path}", "", True)
+    freshness = judge(safety.published_at(path), settings.max_data_age, now)
+    return _data_check(
+        judge_data(f"offline DB {configured}", freshness, settings.accept_stale_data)
+    )
 
 
 def diagnose(project: Project, runner: Runner = DEFAULT_RUNNER) -> list[Check]:
@@ -298,7 +335,12 @@ def print_table(checks: Sequence[Check]) -> None:
     table = Table(title="conveyor doctor")
     for header in HEADERS:
         table.add_column(header, overflow="fold")
-    styles = {Status.PRESENT: "green", Status.MISSING: "red", Status.STALE: "yellow"}
+    styles = {
+        Status.PRESENT: "green",
+        Status.MISSING: "red",
+        Status.STALE: "yellow",
+        Status.ACCEPTED: "yellow",
+    }
     for check, row in zip(checks, rows(checks)):
         style = styles[check.status] if check.required or check.status is Status.PRESENT else "dim"
         table.add_row(*(escape(cell) for cell in row), style=style)  # `[tool.uv]` is text

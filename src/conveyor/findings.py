@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -56,6 +57,26 @@ class Finding(BaseModel):
     fixed_version: str | None = None
     url: str | None = None
     commit: str | None = None
+    seen_by: tuple[str, ...] = ()
+
+    @property
+    def scans(self) -> tuple[str, ...]:
+        """Every scan that reported this finding (after merging), else the one that did."""
+        return self.seen_by or (self.scan,)
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What makes two reports one finding: tool, kind, rule, file, line (and package)."""
+        return (
+            self.tool,
+            self.kind,
+            self.rule_id,
+            self.path,
+            self.line,
+            self.package,
+            self.installed_version,
+            self.commit,
+        )
 
     @property
     def location(self) -> str:
@@ -64,3 +85,19 @@ class Finding(BaseModel):
         if self.line:
             where += f":{self.line}"
         return f"{where}@{self.commit[:8]}" if self.commit else where
+
+
+def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per identity, the first reported kept, `seen_by` naming every scan.
+
+    trivy's fs and config scans both check the Dockerfiles: without this, one issue in a
+    Dockerfile would count twice in the gate and the table.
+    """
+    merged: dict[tuple[object, ...], Finding] = {}
+    scans: dict[tuple[object, ...], list[str]] = {}
+    for finding in findings:
+        key = finding.identity
+        merged.setdefault(key, finding)
+        seen = scans.setdefault(key, [])
+        seen += [scan for scan in finding.scans if scan not in seen]
+    return [f.model_copy(update={"seen_by": tuple(scans[k])}) for k, f in merged.items()]

@@ -6,13 +6,14 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from conveyor.errors import ToolFailedError, ToolNotFoundError
 
 STDERR_TAIL_LINES = 20
+STREAM_TAIL_LINES = 40
 MASK = "*****"
 
 
@@ -36,11 +37,7 @@ class Runner:
 
     def describe(self, argv: Sequence[str]) -> str:
         """The command as a human would type it, with secrets masked."""
-        text = shlex.join(str(a) for a in argv)
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, MASK)
-        return text
+        return shlex.join(self.mask(str(a)) for a in argv)
 
     def run(
         self,
@@ -48,6 +45,7 @@ class Runner:
         *,
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        unset_env: Iterable[str] = (),
         ok_codes: Iterable[int] = (0,),
         timeout: float | None = None,
         input_text: str | None = None,
@@ -59,10 +57,15 @@ class Runner:
 
         `new_session` starts the program in its own session (process group), so a Ctrl-C
         in the terminal reaches only Conveyor, which decides what to stop, not the program.
+        `unset_env` names inherited variables the program must not see.
         """
         args = tuple(os.fspath(a) for a in argv)
         name = tool or Path(args[0]).name
-        full_env = {**os.environ, **env} if env is not None else None
+        dropped = set(unset_env)
+        full_env = None
+        if env is not None or dropped:
+            inherited = {k: v for k, v in os.environ.items() if k not in dropped}
+            full_env = {**inherited, **(env or {})}
         if self.echo:
             print(f"$ {self.describe(args)}", flush=True)
         started = time.perf_counter()
@@ -101,6 +104,52 @@ class Runner:
                 hint=self.mask(stderr_tail(done.stderr or done.stdout)),
             )
         return done
+
+    def stream(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        on_line: Callable[[str], None],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        tool: str | None = None,
+    ) -> Completed:
+        """Run `argv`, passing each output line (stdout and stderr, secrets masked) to `on_line`
+        as it comes; raise ToolFailedError with the masked tail unless it exits 0."""
+        args = tuple(os.fspath(a) for a in argv)
+        name = tool or Path(args[0]).name
+        full_env = {**os.environ, **env} if env is not None else None
+        if self.echo:
+            print(f"$ {self.describe(args)}", flush=True)
+        started = time.perf_counter()
+        try:
+            proc = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=full_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+            )
+        except FileNotFoundError as exc:
+            raise ToolNotFoundError(
+                f"{name}: program not found ({args[0]})",
+                hint=f"install {name} or put it on PATH",
+            ) from exc
+        tail: list[str] = []
+        for raw in proc.stdout or ():  # stdout=PIPE: never None
+            line = self.mask(raw.rstrip("\n"))
+            tail = [*tail[-STREAM_TAIL_LINES:], line]
+            on_line(line)
+        returncode = proc.wait()
+        output = "\n".join(tail)
+        if returncode != 0:
+            raise ToolFailedError(
+                f"{name}: exited {returncode}: {self.describe(args)}",
+                hint=stderr_tail(output),
+            )
+        return Completed(args, returncode, output, "", time.perf_counter() - started)
 
     def mask(self, text: str) -> str:
         """`text` with every known secret replaced."""

@@ -6,6 +6,7 @@ stops with one line naming the value and its grammar, never reaching a program.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Union
 
@@ -35,6 +36,8 @@ BUILD_ARG_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # anything a shell or a log would misread.
 BUILD_ARG_VALUE = re.compile(r"[A-Za-z0-9_.,:/=+@%^~-]*")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+BUILD_TARGET = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")  # a Dockerfile stage name (`FROM x AS name`)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_REPOSITORY_LENGTH = 255
 _DANGEROUS = (
@@ -130,6 +133,37 @@ def validate_build_arg(key: str, value: str) -> tuple[str, str]:
     return key, value
 
 
+def validate_passed_build_arg(key: str, value: str) -> tuple[str, str]:
+    """A build arg as a compose file may write it: identifier key, any printable value.
+
+    Values travel as one argv element after `--build-arg KEY=`, never through a shell and
+    never as an option, so spaces and quotes are harmless; control characters would forge
+    log lines, so they are refused.
+    """
+    validate_name(
+        "build-arg name", key, BUILD_ARG_KEY, hint="use letters, digits and '_' (e.g. PIP_INDEX)"
+    )
+    refuse_control_characters(f"build-arg value for {key}", value)
+    return key, value
+
+
+def refuse_control_characters(kind: str, value: str) -> str:
+    """`value` unless it holds a control character (a newline would forge a log line)."""
+    if CONTROL_CHARACTERS.search(value):
+        raise InvalidInputError(
+            f"invalid {kind}: contains a control character (e.g. a newline)",
+            hint="write the value on one line",
+        )
+    return value
+
+
+def validate_build_target(target: str) -> str:
+    """A Dockerfile stage name for `docker build --target`."""
+    return validate_name(
+        "build target", target, BUILD_TARGET, hint="a stage name from `FROM image AS name`"
+    )
+
+
 def parse_build_arg(text: str) -> tuple[str, str]:
     """`KEY=VALUE` from the command line, validated."""
     key, sep, value = text.partition("=")
@@ -138,3 +172,22 @@ def parse_build_arg(text: str) -> tuple[str, str]:
             f"invalid build arg {text!r}: expected KEY=VALUE", hint="e.g. --build-arg PIP_INDEX=..."
         )
     return validate_build_arg(key, value)
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def host_problem(host: str) -> str:
+    """Why `host` is not a bare hostname or IP address (empty when it is one).
+
+    Brackets are URL syntax, not part of an address: `::1`, not `[::1]`.
+    """
+    if host.startswith("[") and host.endswith("]"):
+        return f"{host!r}: write the address without brackets ({host[1:-1]!r})"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not HOSTNAME.fullmatch(host):
+            return f"{host!r} is not a hostname or IP address (no scheme, port, path or user)"
+    return ""

@@ -75,7 +75,7 @@ def test_build_tags_and_labels(base_image: str, git_project: Path, run_task: Run
         assert labels["org.opencontainers.image.created"].endswith("Z")
         assert labels["demo.greeting"] == "from-cli"  # the command line wins over config
         assert config["User"] == "app"
-        assert str(data["Id"]) in result.out
+        assert str(data["Id"])[:19] in result.out  # the short ID, as `docker images` shows
         assert f"{IMAGE}:1.2.3" in result.out
         assert "MB" in result.out
     finally:
@@ -246,3 +246,19 @@ def test_base_image_from_debian_packages_trusts_extra_certificates(
         assert f"{tag} exists; skipping" in again.out
     finally:
         _remove(tag)
+
+
+@pytest.mark.docker
+def test_build_outside_git_tags_only_the_version(
+    base_image: str, tmp_path: Path, run_task: RunTask
+) -> None:
+    image = "conveyor-it/version-only"
+    project = write_project(tmp_path / "nogit", _docker_toml(base_image, image), version="0.9.1")
+    (project / "docker").mkdir()
+    (project / "docker" / "Dockerfile").write_text(HARDENED_DOCKERFILE, encoding="utf-8")
+    try:
+        result = run_task(project, "build")
+        assert result.code == 0, result.err
+        assert _inspect(f"{image}:0.9.1")["RepoTags"] == [f"{image}:0.9.1"]
+    finally:
+        _remove(f"{image}:0.9.1")

@@ -1,7 +1,8 @@
 """The pre-commit hooks `conveyor init` writes, installed in a real git repository.
 
-Every hook runs its tool from the consumer's uv.lock; nothing is cloned. A clean commit
-passes, and a planted private key or a lint error makes `git commit` fail.
+Every hook runs its tool from one pre-commit environment pinned to the consumer's uv.lock
+(`conveyor hooks`). A clean commit passes, a planted private key or a lint error makes
+`git commit` fail, and pins that no longer match the lock fail the `pre-commit` session.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conveyor.cli import main
 from tests.conftest import REPO_ROOT, require_tool
 from tests.integration._consumers import consumer_env, init, lock, run, write_consumer
 
@@ -46,6 +48,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = write_consumer(tmp_path_factory.mktemp("hooks") / "svc", "src")
     assert init(root) == 0
     lock(root)
+    assert main(["hooks", str(root)]) == 0  # pin the hooks to the fresh lock
     assert git(root, "init", "-q", "-b", "main").returncode == 0
     installed = run(root, "uv", "run", "--frozen", "--group", "hooks", "pre-commit", "install")
     assert installed.returncode == 0, installed.stdout + installed.stderr
@@ -103,3 +106,20 @@ def test_exported_hooks_validate_and_run_from_this_checkout(repo: Path) -> None:
     tried = run(repo, *hooks, "try-repo", str(REPO_ROOT), "detect-private-key", "--all-files")
     assert tried.returncode == 0, tried.stdout + tried.stderr
     assert "detect private keys" in tried.stdout
+
+
+def test_stale_hook_pins_fail_the_session_with_the_fix(repo: Path) -> None:
+    config = repo / ".pre-commit-config.yaml"
+    pinned = config.read_text(encoding="utf-8")
+    ruff = next(line for line in pinned.splitlines() if line.strip().startswith("- ruff=="))
+    config.write_text(pinned.replace(ruff, "    - ruff==0.8.0"), encoding="utf-8")
+    try:
+        assert main(["hooks", str(repo), "--check"]) == 1
+        done = run(repo, "uv", "run", "--frozen", "nox", "-s", "pre-commit")
+        output = done.stdout + done.stderr
+        assert done.returncode != 0, output
+        assert "hook pins differ from uv.lock: ruff: ruff==0.8.0 in the config" in output
+        assert "uv run conveyor hooks" in output
+    finally:
+        config.write_text(pinned, encoding="utf-8")
+    assert main(["hooks", str(repo), "--check"]) == 0

@@ -261,9 +261,7 @@ def test_trivy_writing_garbage_exits_2_naming_it(
     result = run_task(project, "scan", "--only", "config,secrets")
     assert result.code == 2
     first = result.err.splitlines()[0]
-    assert first.startswith(
-        "error: scan: 1 scanner(s) did not run; trivy config: wrote no valid JSON"
-    )
+    assert first.startswith("error: scan: 1 scan(s) incomplete; trivy config: wrote no valid JSON")
     assert "trivy: something broke inside" in result.err
     scans = {s["name"]: s for s in summary(project)["scans"]}
     assert scans["gitleaks"]["problem"] is None  # the other scanner still ran
@@ -280,9 +278,7 @@ def test_gitleaks_crash_exits_2_with_stderr_tail(
     project = write_project(git_project, scan_toml(gitleaks=str(fake)))
     result = run_task(project, "scan", "--only", "secrets")
     assert result.code == 2
-    assert result.err.splitlines()[0].startswith(
-        "error: scan: 1 scanner(s) did not run; gitleaks git"
-    )
+    assert result.err.splitlines()[0].startswith("error: scan: 1 scan(s) incomplete; gitleaks git")
     assert "fatal: repository walk failed" in result.err
 
 
@@ -297,12 +293,13 @@ def test_missing_vuln_db_fails_vuln_but_still_scans_the_rest(
     result = run_task(project, "scan", "--only", "fs")
     assert result.code == 2
     first = result.err.splitlines()[0]
-    assert "vulnerability DB missing" in first
+    assert f"trivy-fs: vulnerability DB absent (no trivy.db in {cache / 'db'})" in first
     assert "trivy image --download-db-only" in result.err
     assert "vuln = false" in result.err
     data = summary(project)
     assert any(f["rule_id"] == "DS-0002" for f in data["findings"])  # misconfig still ran
-    assert "not in" in " ".join(data["scans"][0]["notes"])
+    assert data["vulnerability_db"]["status"] == "absent"
+    assert f"vulnerability DB: absent (no trivy.db in {cache / 'db'})" in result.out
 
 
 def test_no_vuln_flag_scans_without_the_db_for_one_run(
@@ -422,3 +419,322 @@ def test_gitleaks_fingerprint_in_allowlist_passes(git_project: Path, run_task: R
     row = next(line for line in result.out.splitlines() if "aws-access-token" in line)
     assert "allowed" in row
     assert "revoked key" in row  # the allowlist column names the entry's reason
+
+
+# Conveyor's allowlist is the one way to accept a finding: files and variables through which
+# the repository or the environment could make trivy or gitleaks report less are not honoured.
+# Each case first shows that the plain tool, run as a user would, does go silent on it.
+
+TRIVY_OVERRIDES = {
+    "trivy.yaml": "severity:\n  - LOW\n",
+    ".trivyignore": "DS-0002\n",
+    ".trivyignore.yaml": "misconfigurations:\n  - id: DS-0002\n",
+}
+ALLOW_INI_SECRETS = "allow-rules:\n  - id: ini-files\n    description: x\n    path: .*\\.ini\n"
+
+
+def plain_trivy(project: Path, *args: str) -> dict[str, Any]:
+    """trivy as a user would run it in the repository (its cwd), without Conveyor's flags."""
+    out = project.parent / "plain-trivy.json"
+    subprocess.run(
+        [
+            require_tool("trivy"),
+            *args,
+            *("--format", "json", "--output", str(out)),
+            *("--skip-version-check", "--disable-telemetry", "--skip-check-update"),
+        ],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def trivy_rules(data: dict[str, Any]) -> set[str]:
+    return {
+        str(item.get("ID") or item.get("RuleID"))
+        for result in data.get("Results", [])
+        for item in result.get("Misconfigurations", []) + result.get("Secrets", [])
+        if item.get("Status", "FAIL") == "FAIL"
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TRIVY_OVERRIDES))
+def test_a_trivy_file_in_the_repository_does_not_lower_the_gate(
+    name: str, git_project: Path, run_task: RunTask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    (project / name).write_text(TRIVY_OVERRIDES[name], encoding="utf-8")
+    ignorefile = ("--ignorefile", name) if name == ".trivyignore.yaml" else ()
+    assert "DS-0002" not in trivy_rules(plain_trivy(project, "config", *ignorefile, "docker"))
+    monkeypatch.chdir(project)  # where trivy would look for the file
+
+    result = run_task(project, "scan", "--only", "fs,config")
+
+    assert result.code == 1, result.out + result.err
+    warning = f"warning: ignored {name}: accept findings in .conveyor-allow.toml with reason"
+    assert warning in result.out
+    data = summary(project)
+    (root_user,) = [f for f in data["findings"] if f["rule_id"] == "DS-0002"]
+    assert root_user["status"] == "fail"
+    assert root_user["seen_by"] == ["trivy-fs", "trivy-config"]  # one finding, both scans
+    assert data["counts"]["fail"] == 1
+    assert any(line.startswith(f"ignored {name}:") for line in data["ignored_overrides"])
+
+
+def test_a_trivy_secret_config_does_not_hide_a_secret(
+    git_project: Path, run_task: RunTask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / "local.ini").write_text(f"aws_access_key_id = {FAKE_AWS_KEY}\n", encoding="utf-8")
+    (project / "trivy-secret.yaml").write_text(ALLOW_INI_SECRETS, encoding="utf-8")
+    plain = plain_trivy(project, "fs", "--scanners", "secret", "--skip-db-update", ".")
+    assert "aws-access-key-id" not in trivy_rules(plain)
+    monkeypatch.chdir(project)
+    result = run_task(project, "scan", "--only", "fs")
+    assert result.code == 1
+    assert "warning: ignored trivy-secret.yaml" in result.out
+    secrets = [f for f in summary(project)["findings"] if f["kind"] == "secret"]
+    assert [(f["rule_id"], f["path"], f["status"]) for f in secrets] == [
+        ("aws-access-key-id", "local.ini", "fail")
+    ]
+
+
+def test_trivy_variables_that_change_the_report_are_not_inherited(
+    git_project: Path, run_task: RunTask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    monkeypatch.setenv("TRIVY_SEVERITY", "LOW")
+    monkeypatch.setenv("TRIVY_SKIP_DIRS", str(project / "docker"))
+    assert "DS-0002" not in trivy_rules(plain_trivy(project, "config", "docker"))
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 1
+    assert "warning: ignored TRIVY_SEVERITY from the environment" in result.out
+    assert "warning: ignored TRIVY_SKIP_DIRS from the environment" in result.out
+    assert any(f["rule_id"] == "DS-0002" for f in summary(project)["findings"])
+
+
+def plain_gitleaks(project: Path) -> list[dict[str, Any]]:
+    """gitleaks as a user would run it on the repository, without Conveyor's flags."""
+    out = project.parent / "plain-gitleaks.json"
+    subprocess.run(
+        [
+            *(require_tool("gitleaks"), "git", "--redact", "--no-banner", "--exit-code", "0"),
+            *("--report-format", "json", "--report-path", str(out), str(project)),
+        ],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert isinstance(data, list)
+    return data
+
+
+def test_gitleaks_allowlists_in_the_repository_do_not_hide_secrets(
+    git_project: Path, run_task: RunTask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / "a.ini").write_text(f"aws_access_key_id = {FAKE_AWS_KEY}\n", encoding="utf-8")
+    (project / "b.ini").write_text(f'token = "{FAKE_GITHUB_TOKEN}"  # gitleaks:allow\n')
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "settings")
+    commit = git(project, "rev-parse", "HEAD")
+    (project / ".gitleaks.toml").write_text(
+        "[extend]\nuseDefault = true\n[allowlist]\npaths = ['''a\\.ini''']\n", encoding="utf-8"
+    )
+    (project / ".gitleaksignore").write_text(f"{commit}:a.ini:aws-access-token:1\n")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "quiet the scanner")
+    assert plain_gitleaks(project) == []  # every secret hidden from gitleaks as-is
+    elsewhere = tmp_path / "env-config.toml"
+    elsewhere.write_text("[extend]\nuseDefault = true\n[allowlist]\npaths = ['''.*''']\n")
+    monkeypatch.setenv("GITLEAKS_CONFIG", str(elsewhere))
+    monkeypatch.chdir(project)
+
+    result = run_task(project, "scan", "--only", "secrets")
+
+    assert result.code == 1, result.out + result.err
+    for name in (".gitleaks.toml", ".gitleaksignore"):
+        assert f"warning: ignored {name}: accept findings in .conveyor-allow.toml" in result.out
+    assert "warning: ignored GITLEAKS_CONFIG from the environment" in result.out
+    findings = summary(project)["findings"]
+    assert {(f["rule_id"], f["path"], f["status"]) for f in findings} == {
+        ("aws-access-token", "a.ini", "fail"),
+        ("github-pat", "b.ini", "fail"),
+    }
+
+    (project / ".conveyor-allow.toml").write_text(
+        "".join(
+            f'[[allow]]\nid = "{rule}"\npath = "{path}"\nreason = "revoked in the test"\n'
+            "expires = 2999-01-01\n"
+            for rule, path in (("aws-access-token", "a.ini"), ("github-pat", "b.ini"))
+        ),
+        encoding="utf-8",
+    )
+    accepted = run_task(project, "scan", "--only", "secrets")
+    assert accepted.code == 0, accepted.out + accepted.err
+    assert {f["status"] for f in summary(project)["findings"]} == {"allowed"}
+    assert "revoked in the test" in accepted.out
+
+
+def test_a_gitleaksignore_in_a_plain_directory_stops_the_scan(
+    tmp_path: Path, run_task: RunTask
+) -> None:
+    project = write_project(tmp_path / "plain-dir", scan_toml())
+    (project / "deploy.env").write_text(f"AWS_KEY={FAKE_AWS_KEY}\n", encoding="utf-8")
+    (project / ".gitleaksignore").write_text("deploy.env:aws-access-token:1\n")
+    result = run_task(project, "scan", "--only", "secrets")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert f"gitleaks dir: {project / '.gitleaksignore'} would hide findings" in first
+    assert "scan gate passed" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"), [("scanners = []", "scanners"), ("fail-on = []", "fail-on")]
+)
+def test_an_empty_scanner_list_or_gate_is_a_config_error(
+    setting: str, key: str, git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml(setting + "\n"))
+    result = run_task(project, "scan")
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        f"error: {project.resolve() / 'pyproject.toml'}: [tool.conveyor.scan] key '{key}': "
+        "List should have at least 1 item after validation, not 0"
+    )
+    assert "scan gate passed" not in result.out
+    assert not (project / "reports").exists()
+
+
+def test_a_config_dir_without_files_checked_nothing_and_fails(
+    git_project: Path, run_task: RunTask
+) -> None:
+    project = write_project(git_project, scan_toml())
+    (project / "docker").mkdir()
+    (project / "docker" / "README.md").write_text("no Dockerfile here\n")
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 2
+    assert "found no file to check in" in result.err.splitlines()[0]
+    assert "scan gate passed" not in result.out
+
+
+def _wrapper(path: Path, real: str, corrupt: str) -> Path:
+    """A script that runs the real scanner, then overwrites the report it wrote."""
+    path.write_text(
+        "#!/bin/sh\n"
+        'out=""; prev=""\n'
+        'for arg in "$@"; do\n'
+        '  if [ "$prev" = "--output" ] || [ "$prev" = "--report-path" ]; then out="$arg"; fi\n'
+        '  prev="$arg"\n'
+        "done\n"
+        f'"{real}" "$@"; code=$?\n'
+        f"if [ -n \"$out\" ]; then printf '%s' '{corrupt}' > \"$out\"; "
+        'echo "wrapper: rewrote the report" >&2; fi\n'
+        'exit "$code"\n',
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "problem"),
+    [
+        ("{}", "SchemaVersion: Field required"),
+        ('{"Results": null}', "SchemaVersion: Field required"),
+        (
+            '{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "filesystem", '
+            '"Results": null}',
+            "Results: Input should be a valid list",
+        ),
+    ],
+)
+def test_a_trivy_report_without_trivys_shape_exits_2(
+    corrupt: str, problem: str, git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    wrapper = _wrapper(tmp_path / "trivy", require_tool("trivy"), corrupt)
+    project = write_project(git_project, scan_toml(trivy=str(wrapper)))
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "config")
+    assert result.code == 2
+    assert result.err.splitlines()[0] == (
+        "error: scan: 1 scan(s) incomplete; trivy config (trivy-config): report does not have "
+        f"trivy's shape ({problem})"
+    )
+    assert "wrapper: rewrote the report" in result.err  # the tool's stderr tail
+    assert "scan gate passed" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "first_line"),
+    [
+        ("[]", "gitleaks: reported leaks but its JSON report lists none"),
+        ('{"leaks": 2}', "gitleaks: report is not a JSON list"),
+        (
+            '[{"RuleID": "aws-access-token"}]',
+            "gitleaks: report item 0 does not have gitleaks' shape (File: Field required)",
+        ),
+        ("", "gitleaks: wrote no valid JSON report"),
+    ],
+)
+def test_a_gitleaks_report_without_gitleaks_shape_exits_2(
+    corrupt: str, first_line: str, git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    wrapper = _wrapper(tmp_path / "gitleaks", require_tool("gitleaks"), corrupt)
+    project = write_project(git_project, scan_toml(gitleaks=str(wrapper)))
+    (project / "a.ini").write_text(f"aws_access_key_id = {FAKE_AWS_KEY}\n", encoding="utf-8")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "leak")
+    result = run_task(project, "scan", "--only", "secrets")
+    assert result.code == 2
+    assert result.err.splitlines()[0].startswith(f"error: scan: 1 scan(s) incomplete; {first_line}")
+    assert "wrapper: rewrote the report" in result.err
+    assert FAKE_AWS_KEY not in result.out + result.err
+
+
+def _stale_db(cache: Path, updated: str) -> None:
+    (cache / "db").mkdir(parents=True)
+    (cache / "db" / "trivy.db").write_bytes(b"an old database trivy is never asked to open")
+    (cache / "db" / "metadata.json").write_text(
+        json.dumps({"Version": 2, "UpdatedAt": updated, "NextUpdate": updated}), encoding="utf-8"
+    )
+
+
+def test_a_stale_vuln_db_fails_the_gate_and_is_named(
+    git_project: Path, run_task: RunTask, tmp_path: Path
+) -> None:
+    cache = tmp_path / "old-trivy-cache"
+    _stale_db(cache, "2020-01-01T06:00:00.123456789Z")
+    toml = scan_toml("max-db-age = 30\n", cache=str(cache)).replace("vuln = false", "vuln = true")
+    project = write_project(git_project, toml)
+    _dockerfile(project, ROOT_DOCKERFILE)
+    result = run_task(project, "scan", "--only", "fs")
+    assert result.code == 2
+    first = result.err.splitlines()[0]
+    assert first.startswith(
+        "error: scan: 1 scan(s) incomplete; trivy-fs: vulnerability DB 2020-01-01 ("
+    )
+    assert f"days old; max 30) in {cache / 'db'}" in first
+    assert "max-db-age" in result.err
+    assert "vulnerability DB: 2020-01-01 (" in result.out
+    data = summary(project)
+    assert data["vulnerability_db"]["status"] == "stale"
+    assert data["vulnerability_db"]["updated_at"] == "2020-01-01T06:00:00+00:00"
+    assert data["vulnerability_db"]["max_age_days"] == 30
+    assert any(f["rule_id"] == "DS-0002" for f in data["findings"])  # the rest still ran
+
+
+def test_the_db_state_is_printed_on_every_run(git_project: Path, run_task: RunTask) -> None:
+    project = write_project(git_project, scan_toml())
+    _dockerfile(project, ROOT_DOCKERFILE)
+    off = run_task(project, "scan", "--only", "config")
+    assert "vulnerability DB: not used: vuln = false in [tool.conveyor.scan]" in off.out
+    flag = run_task(project, "scan", "--only", "config", "--no-vuln")
+    assert "vulnerability DB: not used: --no-vuln" in flag.out
+    assert summary(project)["vulnerability_db"]["detail"] == "not used: --no-vuln"

@@ -132,6 +132,7 @@ def write_project(
 
             [tool.conveyor.security]
             safety-db = "safety-db"
+            accept-stale-data = {{ reason = "the fixture checks offline, on safety-db's data" }}
             """
         )
         + conveyor
@@ -319,14 +320,18 @@ def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
     assert not (root / "reports" / "licenses.json").exists()
 
 
-def test_a_lint_error_fails_lint(clean: Path) -> None:
+def test_a_lint_error_fails_lint_and_is_never_fixed(clean: Path) -> None:
     root = copy_of(clean, "lint-error")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.ruff]\nfix = true\n")
     module = root / "src" / "demo" / "__init__.py"
     module.write_text("import os\n" + module.read_text())
+    before = module.read_text()
     done = run_nox(root, "-s", "lint")
     assert done.returncode != 0
     assert "F401" in output_of(done)
     assert "Session lint failed" in output_of(done)
+    assert module.read_text() == before  # the project's `fix = true` did not edit the tree
 
 
 def test_a_type_error_fails_types(clean: Path) -> None:
@@ -364,6 +369,10 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     assert findings["36546"]["aliases"] == ["CVE-2018-18074"]
     assert findings["36546"]["subject"] == "requests 2.19.0"
     assert "--db" in text  # offline: the prepared safety-db copy, no API call
+    assert "advisory data: safety-db package, 2021-07-01 (" in text
+    assert report["advisory_data"]["accepted_because"] == (  # type: ignore[index]
+        "the fixture checks offline, on safety-db's data"
+    )
     assert findings["B602"]["file"] == "src/demo/run.py"
     assert findings["B602"]["line"] == 6
     assert findings["B602"]["severity"] == "HIGH"  # a command from the caller
@@ -385,6 +394,30 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     assert findings["36546"]["ignored"] is True
     assert findings["36546"]["reason"] == "no redirects"
     assert "safety 36546" not in output_of(again)
+
+
+def test_old_advisory_data_fails_security_unless_accepted_with_a_reason(clean: Path) -> None:
+    root = copy_of(clean, "stale-advisories")
+    pyproject = root / "pyproject.toml"
+    accepted = pyproject.read_text()
+    kept = [line for line in accepted.splitlines() if "accept-stale" not in line]
+    pyproject.write_text("\n".join(kept) + "\n")
+    done = run_nox(root, "-s", "security")
+    assert done.returncode != 0
+    text = output_of(done)
+    assert "Session security aborted: security: advisory data: safety-db package, 2021-07-01 (" in (
+        text
+    )
+    assert "days old; max 45): older than max-data-age" in text
+    assert "accept-stale-data" in text
+    report = read_json(root / "reports" / "security.json")
+    assert report["passed"] is False
+    assert report["advisory_data"]["published"] == "2021-07-01T06:00:02+00:00"  # type: ignore[index]
+
+    pyproject.write_text(accepted)
+    again = run_nox(root, "-R", "-s", "security")
+    assert again.returncode == 0, output_of(again)
+    assert "older than max-data-age, accepted: the fixture checks offline" in output_of(again)
 
 
 def test_a_gpl_dependency_fails_licenses_unless_allowed(

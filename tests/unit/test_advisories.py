@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -13,7 +14,9 @@ from conveyor.policy.advisories import (
     evaluate,
     from_bandit,
     from_safety,
+    judge_data,
 )
+from conveyor.policy.freshness import judge
 from conveyor.tools.bandit import BanditFinding
 from conveyor.tools.safety import SafetyVulnerability
 
@@ -111,3 +114,31 @@ def test_a_stricter_threshold_and_safety_advisories() -> None:
     assert not evaluate(from_bandit([low]), {}, strict).passed
     # The threshold is bandit's only: a safety advisory has no severity and always fails.
     assert not evaluate(from_safety([VULN]), {}, BanditThreshold("HIGH", "HIGH")).passed
+
+
+NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
+JULY_2021 = datetime(2021, 7, 1, tzinfo=timezone.utc)
+
+
+def test_stale_advisory_data_blocks_unless_accepted_with_a_reason() -> None:
+    old = judge(JULY_2021, 45, NOW)
+    blocked = judge_data("safety-db package", old, None)
+    assert blocked.blocking
+    assert blocked.line == (
+        "advisory data: safety-db package, 2021-07-01 (1972 days old; max 45): "
+        "older than max-data-age"
+    )
+    accepted = judge_data("safety-db package", old, Reason(reason="offline machines"))
+    assert not accepted.blocking
+    assert accepted.line.endswith(": older than max-data-age, accepted: offline machines")
+
+
+def test_current_and_online_data_do_not_block() -> None:
+    fresh = judge_data(
+        "offline DB db", judge(NOW - timedelta(days=3), 45, NOW), Reason(reason="x y")
+    )
+    assert (fresh.blocking, fresh.accepted_because) == (False, None)
+    assert fresh.line == "advisory data: offline DB db, 2026-11-21 (3 days old; max 45)"
+    online = judge_data("online", None, None)
+    assert not online.blocking
+    assert online.line == "advisory data: online (safety does not report the data's date)"

@@ -36,7 +36,6 @@ def test_argv_targets_skips_and_json_report() -> None:
     assert argv == [
         "bandit",
         "-r",
-        "src",
         "-f",
         "json",
         "-o",
@@ -44,6 +43,8 @@ def test_argv_targets_skips_and_json_report() -> None:
         "-q",
         "-s",
         "B101,B404",
+        "--",
+        "src",
     ]
     assert "-s" not in bandit_argv(["src", "lib"], [], Path("b.json"))
 

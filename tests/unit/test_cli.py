@@ -65,9 +65,10 @@ def test_init_errors_are_one_line_with_exit_2(
 ) -> None:
     assert main(["init", str(tmp_path / "absent")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'absent'}: not a directory\n")
+    (tmp_path / "pyproject.toml").write_text("[project\n", encoding="utf-8")
     assert main(["init", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {tmp_path / 'pyproject.toml'}: not found\n")
+    assert err.startswith(f"error: {tmp_path / 'pyproject.toml'}: invalid TOML")
     assert "Traceback" not in err
 
 

@@ -80,7 +80,7 @@ allow = { unidecode = { reason = "separate process" } }
         ),
         (
             "[tool.conveyor]\npython = ['2.7']\n",
-            "[tool.conveyor] key 'python': Value error, ['2.7'] are not Python versions",
+            "[tool.conveyor] key 'python': ['2.7'] are not Python versions",
         ),
         (
             "[tool.conveyor.security]\nsafety_database = 'x'\n",
@@ -104,8 +104,10 @@ def test_an_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
     write(tmp_path, "[tool.conveyor.security]\nsafety_database = 'x'\n")
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
-    allowed = "allowed keys: bandit-confidence, bandit-severity, bandit-skips, bandit-targets"
-    assert allowed in caught.value.hint
+    assert caught.value.hint == (
+        "allowed keys: accept-stale-data, bandit-confidence, bandit-severity, bandit-skips, "
+        "bandit-targets, ignore, max-data-age, safety, safety-db"
+    )
 
 
 def test_invalid_toml_and_a_missing_file_are_named(tmp_path: Path) -> None:
@@ -123,3 +125,214 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
     write(tmp_path, '[project]\nname = "x"\nrequires-python = "3.9+"\n')
     with pytest.raises(ConfigError, match="invalid specifier"):
         load_project(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        # No coercion between types: TOML has booleans, numbers and strings of its own.
+        (
+            '[tool.conveyor.scan]\nvuln = "no"\n',
+            "[tool.conveyor.scan] key 'vuln': Input should be a valid boolean",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.prod]\nconfirm = "off"\n',
+            "[tool.conveyor.deploy.environments.prod] key 'confirm': Input should be a valid "
+            "boolean",
+        ),
+        (
+            '[tool.conveyor.scan]\njobs = "2"\n',
+            "[tool.conveyor.scan] key 'jobs': Input should be a valid integer",
+        ),
+        (
+            "[tool.conveyor.scan]\njobs = 2.0\n",
+            "[tool.conveyor.scan] key 'jobs': Input should be a valid integer",
+        ),
+        (
+            "[tool.conveyor.scan]\nvuln = 0\n",
+            "[tool.conveyor.scan] key 'vuln': Input should be a valid boolean",
+        ),
+        (
+            '[tool.conveyor]\nsrc = "src"\n',
+            "[tool.conveyor] key 'src': Input should be a valid list",
+        ),
+        (
+            "[tool.conveyor.deploy]\nhealth-timeout = inf\n",
+            "[tool.conveyor.deploy] key 'health-timeout': Input should be a finite number",
+        ),
+        (
+            "[tool.conveyor.deploy]\nhealth-timeout = nan\n",
+            "[tool.conveyor.deploy] key 'health-timeout': Input should be a finite number",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.staging]\nhost = "[::1]"\n',
+            "[tool.conveyor.deploy.environments.staging] key 'host': '[::1]': write the address "
+            "without brackets ('::1')",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.staging]\nhost = "app:8080"\n',
+            "[tool.conveyor.deploy.environments.staging] key 'host': 'app:8080' is not a hostname",
+        ),
+        # Empty gates check nothing.
+        (
+            "[tool.conveyor.scan]\nscanners = []\n",
+            "[tool.conveyor.scan] key 'scanners': List should have at least 1 item",
+        ),
+        (
+            "[tool.conveyor.scan]\nfail-on = []\n",
+            "[tool.conveyor.scan] key 'fail-on': List should have at least 1 item",
+        ),
+        (
+            '[tool.conveyor.scan]\nscanners = ["fs", "sbom"]\n',
+            "[tool.conveyor.scan] key 'scanners[1]': Input should be 'image', 'fs', 'config' or "
+            "'secrets'",
+        ),
+        # Values that would become options.
+        (
+            '[tool.conveyor]\nsrc = ["--fix", "src"]\n',
+            "[tool.conveyor] key 'src[0]': '--fix' starts with '-' and would be read as an option",
+        ),
+        (
+            '[tool.conveyor]\ntests = ["-x"]\n',
+            "[tool.conveyor] key 'tests[0]': '-x' starts with '-'",
+        ),
+        (
+            '[tool.conveyor.security]\nbandit-targets = ["--exit-zero"]\n',
+            "[tool.conveyor.security] key 'bandit-targets[0]': '--exit-zero' starts with '-'",
+        ),
+        (
+            '[tool.conveyor.security]\nbandit-skips = ["-h"]\n',
+            "[tool.conveyor.security] key 'bandit-skips[0]': '-h' starts with '-'",
+        ),
+        (
+            '[tool.conveyor.licenses]\ngroups = ["--all-groups"]\n',
+            "[tool.conveyor.licenses] key 'groups[0]': '--all-groups' starts with '-'",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.staging]\ncontext = "--tls"\n',
+            "[tool.conveyor.deploy.environments.staging] key 'context': '--tls' starts with '-'",
+        ),
+        (
+            '[tool.conveyor]\nsrc = [""]\n',
+            "[tool.conveyor] key 'src[0]': String should have at least 1",
+        ),
+        # Paths that leave the project.
+        (
+            '[tool.conveyor]\nreports-dir = "../out"\n',
+            "[tool.conveyor] key 'reports-dir': '../out' leaves the project",
+        ),
+        (
+            '[tool.conveyor]\nreports-dir = "/tmp/out"\n',
+            "[tool.conveyor] key 'reports-dir': '/tmp/out' is absolute",
+        ),
+        (
+            '[tool.conveyor]\nreports-dir = "~/out"\n',
+            "[tool.conveyor] key 'reports-dir': '~/out' is absolute",
+        ),
+        (
+            '[tool.conveyor]\nreports-dir = "C:\\\\out"\n',
+            "[tool.conveyor] key 'reports-dir': 'C:\\\\out' is absolute",
+        ),
+        (
+            '[tool.conveyor.deploy]\nstate-dir = "a/../../b"\n',
+            "[tool.conveyor.deploy] key 'state-dir': 'a/../../b' leaves the project",
+        ),
+        (
+            '[tool.conveyor.scan]\nconfig-dir = "/etc"\n',
+            "[tool.conveyor.scan] key 'config-dir': '/etc' is absolute",
+        ),
+        (
+            '[tool.conveyor.scan]\nallowlist = "../allow.toml"\n',
+            "[tool.conveyor.scan] key 'allowlist': '../allow.toml' leaves the project",
+        ),
+        (
+            '[tool.conveyor.scan]\nskip-dirs = ["/"]\n',
+            "[tool.conveyor.scan] key 'skip-dirs[0]': '/' is absolute",
+        ),
+        (
+            '[tool.conveyor.security]\nsafety-db = "../db"\n',
+            "[tool.conveyor.security] key 'safety-db': '../db' leaves the project",
+        ),
+        (
+            '[tool.conveyor]\nsrc = ["../other/src"]\n',
+            "[tool.conveyor] key 'src[0]': '../other/src' leaves",
+        ),
+        # Data-age settings.
+        (
+            "[tool.conveyor.scan]\nmax-db-age = 0\n",
+            "[tool.conveyor.scan] key 'max-db-age': Input should be greater",
+        ),
+        (
+            '[tool.conveyor.security]\naccept-stale-data = "yes"\n',
+            "[tool.conveyor.security] key 'accept-stale-data': Input should be a valid dictionary",
+        ),
+        (
+            "[tool.conveyor.security]\naccept-stale-data = { reason = '' }\n",
+            "[tool.conveyor.security.accept-stale-data] key 'reason': String should have at "
+            "least 3",
+        ),
+        (
+            "[tool.conveyor.deploy]\nsmoke = [{ path = '/h', status = '200' }]\n",
+            "[tool.conveyor.deploy] key 'smoke[0].status': Input should be a valid integer",
+        ),
+    ],
+)
+def test_strict_values_name_file_table_and_key(tmp_path: Path, table: str, expected: str) -> None:
+    path = write(tmp_path, '[project]\nname = "svc"\n' + table)
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    first_line = caught.value.render().splitlines()[0]
+    assert first_line.startswith(f"{path.resolve()}: {expected}")
+
+
+def test_integers_are_numbers_and_inner_dots_stay_inside(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        '[project]\nname = "svc"\n[tool.conveyor]\ncoverage-fail-under = 85\n'
+        'reports-dir = "build/../reports"\n[tool.conveyor.deploy]\nhealth-timeout = 30\n'
+        '[tool.conveyor.deploy.environments.local]\nhost = "::1"\n',
+    )
+    with pytest.raises(ConfigError, match=r"'build/\.\./reports' leaves the project"):
+        load_project(tmp_path)
+    write(
+        tmp_path,
+        '[project]\nname = "svc"\n[tool.conveyor]\ncoverage-fail-under = 85\n'
+        'reports-dir = ".out/reports"\n[tool.conveyor.deploy]\nhealth-timeout = 30\n'
+        '[tool.conveyor.deploy.environments.local]\nhost = "::1"\n',
+    )
+    settings = load_project(tmp_path).settings
+    assert settings.coverage_fail_under == 85.0
+    assert settings.deploy.health_timeout == 30.0
+    assert settings.deploy.environments["local"].host == "::1"
+    assert settings.scan.max_db_age == 7
+    assert settings.security.max_data_age == 45
+    assert settings.security.accept_stale_data is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('project = "x"\n', "[project] must be a table, not str"),
+        ('tool = "x"\n', "[tool] must be a table, not str"),
+        ("[tool]\nconveyor = 1\n", "[tool.conveyor] must be a table, not int"),
+        (
+            "[project]\nrequires-python = 5\n",
+            "[project] key 'requires-python': must be a string, not int",
+        ),
+        ("[project]\nname = ['a']\n", "[project] key 'name': must be a string, not list"),
+    ],
+)
+def test_malformed_pyproject_tables_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.render().splitlines()[0] == f"{path.resolve()}: {expected}"
+
+
+def test_a_pyproject_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes('[project]\nname = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message == f"{path.resolve()}: not UTF-8 (byte 0xe9 at offset 21)"
+    assert "UTF-8" in caught.value.hint

@@ -42,9 +42,6 @@ compose-files = ["compose.production.yaml"]
 env-file = "prod.env"
 project = "shop"
 context = "prod-host"
-
-[tool.conveyor.deploy.environments.bad-host]
-host = "evil.example/x"
 """
 
 
@@ -76,7 +73,7 @@ def test_environments_resolve_to_compose_targets(root: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "tag", "error", "message"),
     [
-        ("qa", None, ConfigError, "unknown environment 'qa' .*known: bad-host, production"),
+        ("qa", None, ConfigError, "unknown environment 'qa' .*known: production, staging"),
         ("Staging", None, InvalidInputError, "invalid environment name 'Staging'"),
         ("staging;id", None, InvalidInputError, "contains a ';'"),
         ("staging", "v1;rm", InvalidInputError, "invalid image tag"),
@@ -102,8 +99,9 @@ def test_cli_numbers() -> None:
         with pytest.raises(InvalidInputError, match="is not a number of seconds"):
             parse_seconds("timeout", bad)
     assert release_id("12") == 12
-    with pytest.raises(InvalidInputError, match="is not a release id"):
-        release_id("latest")
+    for bad in ("latest", "\u00b2", "\u0663", "-1", " 1", "1" * 19):  # '²', Arabic-Indic 3
+        with pytest.raises(InvalidInputError, match="is not a release id"):
+            release_id(bad)
 
 
 def test_production_needs_yes_unless_ci(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,10 +116,10 @@ def test_production_needs_yes_unless_ci(root: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_smoke_host_is_validated_before_anything(root: Path) -> None:
-    target = resolve_target(load_project(root), "bad-host")
-    deployer = Deployer(target, root=str(root), compose=Compose(target.compose, command=("x",)))
-    with pytest.raises(ConfigError, match="not a hostname"):
-        deployer.smoke_urls()
+    bad_host = '\n[tool.conveyor.deploy.environments.bad-host]\nhost = "evil.example/x"\n'
+    (root / "pyproject.toml").write_text(PYPROJECT + bad_host, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"key 'host': 'evil\.example/x' is not a hostname"):
+        load_project(root)
 
 
 def test_remote_engines_are_not_port_checked(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ def test_classic_build_argv() -> None:
     assert argv == [
         "/usr/bin/docker",
         "build",
+        "--force-rm",
         "--file",
         "/repo/docker/Dockerfile",
         "--tag",
@@ -43,6 +44,24 @@ def test_classic_build_argv() -> None:
     ]
 
 
+def test_classic_build_argv_with_target_and_free_text_arg() -> None:
+    """A compose arg value may hold spaces or `$(...)`: one argv element, never a shell."""
+    argv = Docker(path="docker").build_argv(
+        request(build_args={"NOTE": "two words $(id)"}, target="runtime", tags=("a:1",)),
+        buildx=False,
+    )
+    assert argv[:6] == [
+        "docker",
+        "build",
+        "--force-rm",
+        "--file",
+        "/repo/docker/Dockerfile",
+        "--target",
+    ]
+    assert argv[6] == "runtime"
+    assert argv[9:11] == ["--build-arg", "NOTE=two words $(id)"]
+
+
 def test_buildx_argv_adds_platforms_only_with_buildx() -> None:
     docker = Docker(path="docker")
     with_platforms = request(platforms=("linux/amd64", "linux/arm64"))
@@ -50,6 +69,7 @@ def test_buildx_argv_adds_platforms_only_with_buildx() -> None:
     assert argv[:4] == ["docker", "buildx", "build", "--load"]
     assert argv[4:6] == ["--platform", "linux/amd64,linux/arm64"]
     assert "--platform" not in docker.build_argv(with_platforms, buildx=False)
+    assert "--force-rm" not in argv  # BuildKit leaves no intermediate containers
 
 
 @pytest.mark.parametrize(
@@ -57,8 +77,10 @@ def test_buildx_argv_adds_platforms_only_with_buildx() -> None:
     [
         {"tags": ("acme/app:1;id",)},
         {"tags": ("Acme/app:1",)},
-        {"build_args": {"A": "$(id)"}},
+        {"build_args": {"A": "line\nforged"}},
         {"build_args": {"BAD KEY": "x"}},
+        {"labels": {"a": "b\rc"}},
+        {"target": "-runtime"},
     ],
 )
 def test_build_request_validates_before_any_argv(overrides: dict[str, object]) -> None:

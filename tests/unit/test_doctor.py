@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
@@ -53,7 +52,12 @@ def test_trivy_db_age_and_when_it_is_required(tmp_path: Path) -> None:
     assert doctor.check_trivy_db(project, NOW).status is Status.PRESENT
     stale = doctor.check_trivy_db(project, NOW + timedelta(days=30))
     assert stale.status is Status.STALE
-    assert "32 days" in stale.detail
+    assert "(32 days old; max 7)" in stale.detail
+    assert "max-db-age" in stale.fix
+    lenient = load_project(
+        project_with(tmp_path, '[tool.conveyor.scan]\ntrivy-cache-dir = "cache"\nmax-db-age = 60\n')
+    )
+    assert doctor.check_trivy_db(lenient, NOW + timedelta(days=30)).status is Status.PRESENT
     offline = load_project(
         project_with(
             tmp_path, '[tool.conveyor.scan]\ntrivy-cache-dir = "x"\ntrivy-db-update = false\n'
@@ -84,21 +88,47 @@ def test_trivy_cache_dir_defaults_to_the_users_cache(
 def test_safety_db_settings(tmp_path: Path) -> None:
     online = doctor.check_safety_db(load_project(project_with(tmp_path)), NOW)
     assert (online.status, online.required) == (Status.PRESENT, False)
+    assert "does not report the data's date" in online.detail
     package = load_project(
         project_with(tmp_path, '[tool.conveyor.security]\nsafety-db = "safety-db"\n')
     )
     assert doctor.check_safety_db(package, NOW).failed
-    (tmp_path / "uv.lock").write_text('[[package]]\nname = "safety-db"\n')
-    assert doctor.check_safety_db(package, NOW).status is Status.PRESENT
+    (tmp_path / "uv.lock").write_text('[[package]]\nname = "safety-db"\nversion = "2026.11.1"\n')
+    fresh = doctor.check_safety_db(package, NOW)
+    assert fresh.status is Status.PRESENT
+    assert (
+        fresh.detail
+        == "safety-db 2026.11.1 (locked; release date), 2026-11-01 (22 days old; max 45)"
+    )
+    (tmp_path / "uv.lock").write_text('[[package]]\nname = "safety-db"\nversion = "2021.7.17"\n')
+    old = doctor.check_safety_db(package, NOW)
+    assert (old.status, old.failed) == (Status.STALE, True)
+    assert "2021-07-17 (1955 days old; max 45): older than max-data-age" in old.detail
+    assert "accept-stale-data" in old.fix
+    accepted = load_project(
+        project_with(
+            tmp_path,
+            '[tool.conveyor.security]\nsafety-db = "safety-db"\n'
+            'accept-stale-data = { reason = "no newer data offline" }\n',
+        )
+    )
+    shown = doctor.check_safety_db(accepted, NOW)
+    assert (shown.status, shown.failed) == (Status.ACCEPTED, False)
+    assert doctor.rows([shown])[0][1] == "stale, accepted"
+    assert shown.detail.endswith("accepted: no newer data offline")
     directory = load_project(project_with(tmp_path, '[tool.conveyor.security]\nsafety-db = "db"\n'))
     assert doctor.check_safety_db(directory, NOW).status is Status.MISSING
     (tmp_path / "db").mkdir()
-    data = tmp_path / "db" / "insecure_full.json"
-    data.write_text("{}")
     stamp = (NOW - timedelta(days=10)).timestamp()
-    os.utime(data, (stamp, stamp))
+    (tmp_path / "db" / "insecure_full.json").write_text(json.dumps({"$meta": {"timestamp": stamp}}))
     assert doctor.check_safety_db(directory, NOW).status is Status.PRESENT
     assert doctor.check_safety_db(directory, NOW + timedelta(days=200)).status is Status.STALE
+    (tmp_path / "db" / "insecure_full.json").write_text("{}")  # no date: cannot be current
+    undated = doctor.check_safety_db(directory, NOW)
+    assert (undated.status, undated.detail) == (
+        Status.STALE,
+        "offline DB db, of unknown date (max 45 days): older than max-data-age",
+    )
 
 
 def test_missing_programs_name_their_fix(tmp_path: Path) -> None:
@@ -161,3 +191,20 @@ def test_a_stale_safety_conflicts_list_is_named_with_the_pairs_to_add(tmp_path: 
     (tmp_path / "none").mkdir()
     none = project_with(tmp_path / "none")
     assert not doctor.check_safety_conflicts(load_project(none), CompileAnswers()).required
+
+
+def test_compose_fix_names_the_package_debian_has() -> None:
+    apt = doctor.compose_fix(has_apt=True)
+    assert apt.startswith("apt-get install docker-compose (Compose v1")
+    assert "apt-get install docker-compose-plugin" in apt  # only after Docker's repository
+    assert apt.index("Docker's apt repository") < apt.index("docker-compose-plugin")
+    assert "docker-compose-plugin" not in doctor.compose_fix(has_apt=False)
+
+
+def test_missing_compose_gives_the_fix_for_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker, no docker-compose, no apt-get
+    check = doctor.check_compose(required=True)
+    assert (check.status, check.failed) == (Status.MISSING, True)
+    assert check.fix == doctor.compose_fix(has_apt=False)

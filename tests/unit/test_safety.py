@@ -4,6 +4,7 @@ tests/integration)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.tools.safety import (
     BASE_DOMAIN,
     SafetyVulnerability,
+    package_release_date,
     parse_report,
     parse_version,
     prepare_offline_db,
+    published_at,
     resolve_db_dir,
     safety_argv,
 )
@@ -104,3 +107,24 @@ def test_report_vulnerabilities_become_typed_records() -> None:
     assert second.cve is None
     with pytest.raises(ToolFailedError, match="safety: unreadable JSON report"):
         parse_report('{"report_meta": {}}')
+
+
+def test_offline_data_carries_its_publication_date(tmp_path: Path) -> None:
+    dated = write_db(tmp_path / "dated", {"advisory": "PyUp.io metadata", "timestamp": 1625119202})
+    assert published_at(dated) == datetime(2021, 7, 1, 6, 0, 2, tzinfo=timezone.utc)
+    undated: tuple[dict[str, object], ...] = (
+        {},
+        {"timestamp": "yesterday"},
+        {"timestamp": True},
+        {"timestamp": -5},
+    )
+    for index, meta in enumerate(undated):
+        assert published_at(write_db(tmp_path / f"undated{index}", meta)) is None
+    assert published_at(tmp_path / "missing") is None
+
+
+def test_calendar_versions_give_a_release_date() -> None:
+    assert package_release_date("2021.7.17") == datetime(2021, 7, 17, tzinfo=timezone.utc)
+    assert package_release_date("2021.7.17.post1") == datetime(2021, 7, 17, tzinfo=timezone.utc)
+    assert package_release_date("2.3.5") is None
+    assert package_release_date("2021.13.40") is None

@@ -15,8 +15,8 @@ from conveyor import sessions
 from conveyor.config import load_project
 from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
 from conveyor.reports.github import Annotation
-from conveyor.sessions import _install, _pytest, _support, coverage, typecheck
-from conveyor.tools.uv import export_argv, requirement_names
+from conveyor.sessions import _install, _pytest, _support, coverage, lint, typecheck
+from conveyor.tools.uv import export_argv, locked_version, requirement_names
 
 PYPROJECT = """\
 [project]
@@ -236,6 +236,19 @@ def test_the_threshold_is_the_one_set_for_the_data(project_root: Path) -> None:
     assert (alone.value, alone.scope) == (90, "every suite")
 
 
+def test_locked_version_reads_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "uv.lock"
+    assert locked_version(lock, "safety-db") is None
+    lock.write_text(
+        'version = 1\n[[package]]\nname = "safety-db"\nversion = "2021.7.17"\n'
+        '[[package]]\nname = "safety"\nversion = "2.3.5"\n'
+    )
+    assert locked_version(lock, "Safety_DB") == "2021.7.17"
+    assert locked_version(lock, "pip") is None
+    lock.write_text("[[package\n")
+    assert locked_version(lock, "safety") is None
+
+
 def test_uv_export_argv_and_requirement_names() -> None:
     argv = export_argv(Path("/p"), Path("/p/req.txt"))
     assert argv[:6] == ["uv", "export", "--frozen", "--project", "/p", "--no-emit-project"]
@@ -277,7 +290,14 @@ def test_mypy_argv_forces_one_parseable_line_per_error_and_the_summary() -> None
     argv = typecheck.mypy_argv(["src", "tests"])
     assert argv[:2] == ["mypy", "--strict"]
     assert {"--no-pretty", "--no-color-output", "--error-summary"} <= set(argv)
-    assert argv[-2:] == ["src", "tests"]
+    assert argv[-3:] == ["--", "src", "tests"]
+
+
+def test_ruff_never_fixes_and_paths_follow_the_separator(tmp_path: Path) -> None:
+    check = lint.ruff_check_argv(["src", "tests"], tmp_path / "ruff.json")
+    assert check[:3] == ["ruff", "check", "--no-fix"]
+    assert check[-3:] == ["--", "src", "tests"]
+    assert lint.ruff_format_argv(["src"]) == ["ruff", "format", "--check", "--", "src"]
 
 
 def test_findings_fail_the_gate_with_their_count() -> None:

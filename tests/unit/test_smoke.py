@@ -59,6 +59,12 @@ def test_hosts_are_bare_names_or_addresses(host: str) -> None:
         validate_host(host)
 
 
+def test_bracketed_addresses_are_refused_and_bare_ipv6_works() -> None:
+    with pytest.raises(ConfigError, match=r"write the address without brackets \('::1'\)"):
+        validate_host("[::1]")
+    assert smoke_url("http", "::1", 8080, "/health") == "http://[::1]:8080/health"
+
+
 def test_only_http_and_https() -> None:
     with pytest.raises(ConfigError, match="scheme 'file' is not allowed"):
         smoke_url("file", "127.0.0.1", None, "/etc/passwd")

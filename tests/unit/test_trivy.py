@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from conveyor.tools.trivy import (
     VulnDbUnavailableError,
     db_status,
     default_cache_dir,
+    overriding_environment,
     parse_report,
     read_json,
 )
@@ -23,9 +24,11 @@ from conveyor.tools.trivy import (
 REPORT: dict[str, Any] = {
     "SchemaVersion": 2,
     "ArtifactName": "acme/app:1",
+    "ArtifactType": "container_image",
     "Results": [
         {
             "Target": "acme/app:1 (debian 12.15)",
+            "Class": "os-pkgs",
             "Vulnerabilities": [
                 {
                     "VulnerabilityID": "CVE-2024-0001",
@@ -40,6 +43,7 @@ REPORT: dict[str, Any] = {
         },
         {
             "Target": "Dockerfile",
+            "Class": "config",
             "Misconfigurations": [
                 {
                     "ID": "DS-0002",
@@ -61,6 +65,7 @@ REPORT: dict[str, Any] = {
         },
         {
             "Target": "config/app.env",
+            "Class": "secret",
             "Secrets": [
                 {
                     "RuleID": "aws-access-key-id",
@@ -71,9 +76,9 @@ REPORT: dict[str, Any] = {
                 }
             ],
         },
-        "ignored",
     ],
 }
+CLEAN = {"SchemaVersion": 2, "ArtifactName": "/repo", "ArtifactType": "filesystem"}
 
 
 def scan(**overrides: Any) -> TrivyScan:
@@ -91,6 +96,10 @@ def test_fs_argv_offline() -> None:
     trivy = Trivy(path="/bin/trivy", cache_dir=Path("/cache"), db_update=False)
     argv = trivy.argv(scan(skip_dirs=("/repo/.venv",)), Path("/out/fs.json"))
     assert argv[:6] == ["/bin/trivy", "fs", "--format", "json", "--output", "/out/fs.json"]
+    # The repository's trivy.yaml, .trivyignore and trivy-secret.yaml are never read.
+    for option in ("--config", "--ignorefile", "--secret-config"):
+        assert argv[argv.index(option) + 1] == ""
+    assert argv[argv.index("--severity") + 1] == "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL"
     assert argv[argv.index("--cache-dir") + 1] == "/cache"
     assert {"--skip-db-update", "--skip-check-update", "--no-progress"} <= set(argv)
     assert argv[argv.index("--scanners") + 1] == "vuln,secret,misconfig"
@@ -143,10 +152,41 @@ def test_parse_report_maps_every_kind() -> None:
     assert all(f.target == "acme/app:1" for f in findings)
 
 
-def test_parse_report_without_results_and_bad_shape() -> None:
-    assert parse_report({"ArtifactName": "x", "Results": None}, scan()) == []
-    with pytest.raises(ToolFailedError, match="report is not a JSON object"):
-        parse_report([1, 2], scan())
+def test_a_clean_report_has_no_results_key() -> None:
+    assert parse_report(CLEAN, scan()) == []  # what trivy 0.76 writes for a clean target
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({}, "SchemaVersion: Field required"),
+        ({"Results": None}, "SchemaVersion: Field required"),
+        ([1, 2], "not a JSON object"),
+        ({**CLEAN, "SchemaVersion": 1}, "SchemaVersion: Input should be 2"),
+        ({**CLEAN, "Results": None}, "Results: Input should be a valid list"),
+        ({**CLEAN, "Results": [{"Class": "config"}]}, "Results.0.Target: Field required"),
+        (
+            {**CLEAN, "Results": [{"Target": "a", "Class": "secret", "Secrets": [{"RuleID": 1}]}]},
+            "Results.0.Secrets.0.RuleID: Input should be a valid string",
+        ),
+        (
+            {
+                **CLEAN,
+                "Results": [
+                    {"Target": "a", "Class": "lang-pkgs", "Vulnerabilities": [{"PkgName": "x"}]}
+                ],
+            },
+            "Results.0.Vulnerabilities.0.VulnerabilityID: Field required",
+        ),
+    ],
+)
+def test_a_report_without_trivys_shape_is_a_tool_failure(data: Any, problem: str) -> None:
+    with pytest.raises(ToolFailedError) as info:
+        parse_report(data, scan(), "WARN something\nFATAL the real cause\n")
+    assert info.value.message == (
+        f"trivy fs (trivy-fs): report does not have trivy's shape ({problem})"
+    )
+    assert info.value.hint.endswith("FATAL the real cause")
 
 
 def test_read_json_names_the_tool(tmp_path: Path) -> None:
@@ -173,16 +213,16 @@ def test_db_status(tmp_path: Path) -> None:
     status = db_status(tmp_path)
     assert status.present
     assert status.updated_at == datetime(2026, 11, 20, 6, 12, 44, tzinfo=timezone.utc)
-    assert status.age_text(status.updated_at + timedelta(days=3)) == "3 days old"
-    assert status.age_text(status.updated_at + timedelta(days=1)) == "1 day old"
-    assert status.age_text(status.updated_at + timedelta(hours=5)) == "5 hours old"
     (db / "metadata.json").write_text("{broken", encoding="utf-8")
-    assert db_status(tmp_path).age_text() == "age unknown"
+    assert db_status(tmp_path).updated_at is None
     (db / "metadata.json").write_text('{"UpdatedAt": "yesterday"}', encoding="utf-8")
     assert db_status(tmp_path).updated_at is None
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRIVY_CACHE_DIR", str(tmp_path / "from-env"))
+    assert default_cache_dir() == tmp_path / "from-env"  # where trivy itself would look
+    monkeypatch.delenv("TRIVY_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "trivy"
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -198,3 +238,19 @@ def test_missing_db_offline_is_a_clear_problem(tmp_path: Path) -> None:
     assert "vuln = false" in info.value.hint
     trivy.check_vuln_db(scan().without_vuln())  # no vuln wanted: nothing to complain about
     assert scan().without_vuln().scanners == ("secret", "misconfig")
+
+
+def test_only_source_variables_of_the_environment_reach_trivy() -> None:
+    environ = {
+        "TRIVY_SEVERITY": "LOW",
+        "TRIVY_IGNOREFILE": "x",
+        "TRIVY_SKIP_FILES": "a",
+        "TRIVY_DB_REPOSITORY": "mirror",
+        "TRIVY_CACHE_DIR": "/c",
+        "PATH": "/bin",
+    }
+    assert overriding_environment(environ) == [
+        "TRIVY_IGNOREFILE",
+        "TRIVY_SEVERITY",
+        "TRIVY_SKIP_FILES",
+    ]

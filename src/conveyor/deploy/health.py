@@ -7,7 +7,6 @@ exited non-zero, restarts (crash loop) or is dead. Polls `docker inspect` every 
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from conveyor.ci import in_ci
+from conveyor.reports.console import output_console
 from conveyor.tools.compose import Compose, ContainerState
 
 POLL_SECONDS = 0.25
@@ -136,7 +136,7 @@ class Progress:
     """Per-service progress: a live table in a terminal, a line per change elsewhere."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(file=sys.stderr)
+        self.console = console or output_console(stderr=True)
         self._live: Live | None = None
         self._last: dict[str, str] = {}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +39,7 @@ from conveyor.deploy.rollback import (
 from conveyor.deploy.smoke import SmokeResult, run_smoke_tests, smoke_url
 from conveyor.deploy.target import Target
 from conveyor.errors import ConfigError, ConveyorError, GateFailedError, InvalidInputError
+from conveyor.reports.console import output_console
 from conveyor.runner import Runner
 from conveyor.tools.compose import (
     Compose,
@@ -131,7 +131,7 @@ class Deployer:
         self.root = root
         self.runner = runner or Runner()
         self.compose = compose or Compose(target.compose, runner=self.runner, new_session=True)
-        self.console = console or Console(file=sys.stderr)
+        self.console = console or output_console(stderr=True)
         self.lock_wait = target.settings.lock_wait if lock_wait is None else lock_wait
         self.timeout = target.settings.health_timeout if health_timeout is None else health_timeout
         self.ledger = Ledger(

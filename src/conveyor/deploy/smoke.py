@@ -8,7 +8,6 @@ not followed (a 3xx is the answer), for the same reason.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import re
 import time
 import urllib.error
@@ -19,9 +18,8 @@ from urllib.parse import urlsplit
 
 from conveyor.config import SmokeTest
 from conveyor.errors import ConfigError
+from conveyor.validate import host_problem
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
 
 
@@ -45,16 +43,12 @@ class SmokeResult:
 
 
 def validate_host(host: str) -> str:
-    """A hostname or an IP address, nothing more (no port, path or user info)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return host
-    except ValueError:
-        pass
-    if not _HOSTNAME.fullmatch(host):
+    """A hostname or an IP address, nothing more (no brackets, port, path or user info)."""
+    problem = host_problem(host)
+    if problem:
         raise ConfigError(
-            f"[tool.conveyor.deploy.environments] host {host!r} is not a hostname or IP address",
-            hint="set host to a bare name or address, e.g. 127.0.0.1 or app.example.com",
+            f"[tool.conveyor.deploy.environments] key 'host': {problem}",
+            hint="set host to a bare name or address, e.g. 127.0.0.1, ::1 or app.example.com",
         )
     return host
 

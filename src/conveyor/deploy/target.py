@@ -2,7 +2,8 @@
 
 Everything here is checked before Docker is touched: the environment name's grammar and
 that it is configured, the tag's grammar. The ledger and the lock live on the target's
-engine; the state directory only holds scratch compose files a rollback is run from.
+engine; the state directory only holds scratch compose files a rollback is run from, and
+the overlay naming the images of build-only services (`conveyor.images.naming`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from pathlib import Path
 
 from conveyor.config import DeploySettings, EnvironmentSettings, Project
 from conveyor.errors import ConfigError, InvalidInputError
+from conveyor.images.naming import write_image_overlay
 from conveyor.tools.compose import ComposeTarget
 from conveyor.validate import validate_name, validate_tag
 
 ENV_NAME = re.compile(r"[a-z][a-z0-9-]*")
 _PROJECT_CHARS = re.compile(r"[^a-z0-9_-]+")
 PRODUCTION = "production"
+IMAGES_DIR = "images"
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,16 @@ def resolve_target(project: Project, env: str | None, tag: str | None = None) ->
         )
     env_file = environment.env_file or settings.env_file
     default_name = project_slug(settings.project or project.name)
-    name = environment.project or (f"{default_name}-{env}" if env else default_name)
+    name = project_slug(environment.project or (f"{default_name}-{env}" if env else default_name))
+    overlay = write_image_overlay(
+        files,
+        default_name,
+        settings.tag_variable,
+        base / settings.state_dir / IMAGES_DIR / f"{name}.yaml",
+    )
     compose = ComposeTarget(
-        files=files,
-        project=project_slug(name),
+        files=files + ((overlay,) if overlay else ()),
+        project=name,
         env_file=base / env_file if env_file else None,
         context=environment.context,
         variables=variables,

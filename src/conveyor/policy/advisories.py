@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from conveyor.config import Reason
+from conveyor.policy.freshness import Freshness
 from conveyor.tools.bandit import BanditFinding
 from conveyor.tools.safety import SafetyVulnerability
 
@@ -54,6 +55,48 @@ class AdvisoryGate:
     @property
     def passed(self) -> bool:
         return not self.failing
+
+
+STALE_DATA_HINT = (
+    "update the data (`uv lock --upgrade-package safety-db`, or a newer DB directory), check "
+    "online (remove safety-db), or accept it on purpose with a reason: "
+    '[tool.conveyor.security] accept-stale-data = { reason = "..." }'
+)
+
+
+@dataclass(frozen=True)
+class AdvisoryData:
+    """Where safety's advisories came from, how old they are, and whether that is accepted.
+
+    A check against old data is a check of the past: older than the configured age, it fails
+    unless the configuration accepts it with a reason.
+    """
+
+    source: str
+    freshness: Freshness | None  # None: safety fetched the data online and gives no date
+    accepted_because: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.freshness is not None and self.freshness.stale and not self.accepted_because
+
+    @property
+    def line(self) -> str:
+        """e.g. 'advisory data: safety-db package, 2021-07-01 (1242 days old; max 45): ...'."""
+        if self.freshness is None:
+            return f"advisory data: {self.source} (safety does not report the data's date)"
+        text = f"advisory data: {self.source}, {self.freshness.describe()}"
+        if not self.freshness.stale:
+            return text
+        if self.accepted_because:
+            return f"{text}: older than max-data-age, accepted: {self.accepted_because}"
+        return f"{text}: older than max-data-age"
+
+
+def judge_data(source: str, freshness: Freshness | None, accept: Reason | None) -> AdvisoryData:
+    """The advisory data's verdict: stale data is accepted only with a configured reason."""
+    stale = freshness is not None and freshness.stale
+    return AdvisoryData(source, freshness, accept.reason if stale and accept else None)
 
 
 def from_bandit(findings: Iterable[BanditFinding]) -> list[Advisory]:

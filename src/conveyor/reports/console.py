@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import IO
 
 from rich.console import Console
 from rich.table import Table
 
-LOG_WIDTH = 160
+from conveyor.ci import in_ci
+
+LOG_WIDTH = 200
 """Width used when not writing to a terminal (CI logs), so tables do not wrap at 80."""
 
 
@@ -18,7 +21,7 @@ def render_table(
     console: Console | None = None,
 ) -> None:
     """Print `rows` under `headers` with a title; an empty table prints one line saying so."""
-    out = console or _default_console()
+    out = console or output_console()
     if not rows:
         out.print(f"{title}: none")
         return
@@ -30,6 +33,9 @@ def render_table(
     out.print(table)
 
 
-def _default_console() -> Console:
-    console = Console()
-    return console if console.is_terminal else Console(width=LOG_WIDTH)
+def output_console(file: IO[str] | None = None, *, stderr: bool = False) -> Console:
+    """Rich in a terminal; in CI and pipes a wide console whose lines never wrap at 80."""
+    console = Console(file=file, stderr=stderr)
+    if console.is_terminal and not in_ci():
+        return console
+    return Console(file=file, stderr=stderr, width=LOG_WIDTH, soft_wrap=True, highlight=False)

@@ -4,8 +4,9 @@ GitHub Actions the step summary and annotations. Every finding is kept, allowed 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,41 @@ class ScanRun:
     seconds: float = 0.0
     problem: str = ""
     hint: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def report_stem(self) -> str:
+        """The raw report's file name: the scan, and its target when one scan runs on several
+        (each built image gets its own `trivy-image` run)."""
+        if self.name != "trivy-image":
+            return self.name
+        return f"{self.name}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.target)}"
+
+
+@dataclass(frozen=True)
+class VulnDb:
+    """The vulnerability DB the scans ran on, as every report shows it."""
+
+    status: str  # "current", "stale", "absent" or "not used"
+    detail: str  # e.g. "2026-11-20 (4 days old; max 7) in /root/.cache/trivy/db"
+    path: str | None = None
+    updated_at: str | None = None
+    age_days: int | None = None
+    max_age_days: int | None = None
+
+    @property
+    def line(self) -> str:
+        return f"vulnerability DB: {self.detail}"
+
+    def document(self) -> dict[str, Any]:
+        """The scan.json entry."""
+        return {
+            "status": self.status,
+            "detail": self.detail,
+            "path": self.path,
+            "updated_at": self.updated_at,
+            "age_days": self.age_days,
+            "max_age_days": self.max_age_days,
+        }
 
 
 def _row(decision: Decision) -> list[str]:
@@ -48,7 +83,8 @@ def _row(decision: Decision) -> list[str]:
     note = ""
     if decision.entry is not None:
         note = decision.entry.reason if decision.status == "allowed" else decision.entry.label
-    return [decision.status, f.severity, f.kind, f.rule_id, f.location, f.scan, f.title, note]
+    scans = ", ".join(f.scans)
+    return [decision.status, f.severity, f.kind, f.rule_id, f.location, scans, f.title, note]
 
 
 HEADERS = ["status", "severity", "kind", "id", "location", "scan", "title", "allowlist"]
@@ -60,8 +96,10 @@ def shown(result: GateResult) -> list[Decision]:
     return [d for d in result.decisions if d.status != "pass"]
 
 
-def print_table(result: GateResult, runs: Sequence[ScanRun], console: Console) -> None:
-    """A short table of what matters, then one line per scan and the verdict."""
+def print_table(
+    result: GateResult, runs: Sequence[ScanRun], console: Console, vuln_db: VulnDb | None = None
+) -> None:
+    """A short table of what matters, then one line per scan and the DB the scans used."""
     rows = shown(result)
     if rows:
         table = Table(title="scan findings", show_lines=False)
@@ -87,18 +125,27 @@ def print_table(result: GateResult, runs: Sequence[ScanRun], console: Console) -
         state = f"FAILED: {run.problem}" if run.problem else f"{run.seconds:.1f}s"
         line = f"  {run.name} ({run.tool} {run.version}) on {run.target}: {state}"
         console.print(line, style="red" if run.problem else None, markup=False)
-        for note in run.notes:
-            console.print(f"    {note}", markup=False)
+    if vuln_db is not None:
+        stale = vuln_db.status in ("stale", "absent")
+        console.print(vuln_db.line, style="red" if stale else None, markup=False)
 
 
 def summary_document(
-    result: GateResult, runs: Sequence[ScanRun], *, fail_on: Sequence[str], exit_code: int
+    result: GateResult,
+    runs: Sequence[ScanRun],
+    *,
+    fail_on: Sequence[str],
+    exit_code: int,
+    vuln_db: VulnDb | None = None,
+    ignored: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The JSON summary: verdict, scans, problems, expired entries and every finding."""
+    """The JSON summary: verdict, scans, the DB, problems, expired entries, every finding."""
     return {
-        "passed": result.passed and not any(r.problem for r in runs),
+        "passed": exit_code == 0,
         "exit_code": exit_code,
         "fail_on": list(fail_on),
+        "vulnerability_db": vuln_db.document() if vuln_db else None,
+        "ignored_overrides": list(ignored),
         "reason": result.reason(),
         "counts": result.counts(),
         "expired_allowlist_entries": [e.label for e in result.expired_entries],
@@ -111,7 +158,6 @@ def summary_document(
                 "seconds": round(r.seconds, 3),
                 "problem": r.problem or None,
                 "hint": r.hint or None,
-                "notes": list(r.notes),
             }
             for r in runs
         ],
@@ -134,34 +180,50 @@ def write_reports(
     *,
     fail_on: Sequence[str],
     exit_code: int,
+    vuln_db: VulnDb | None = None,
+    ignored: Sequence[str] = (),
 ) -> list[Path]:
     """scan.json plus one SARIF file per scan that ran; return the paths written.
 
     A scan that crashed gets no SARIF file: an empty one would tell GitHub its alerts were fixed.
+    A finding several scans reported is in each of their files (one category each).
     """
     directory.mkdir(parents=True, exist_ok=True)
     summary = directory / SUMMARY_FILE
-    document = summary_document(result, runs, fail_on=fail_on, exit_code=exit_code)
+    document = summary_document(
+        result, runs, fail_on=fail_on, exit_code=exit_code, vuln_db=vuln_db, ignored=ignored
+    )
     summary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     written = [summary]
-    for run in runs:
-        if run.problem and not any(d.finding.scan == run.name for d in result.decisions):
+    for name in dict.fromkeys(run.name for run in runs):
+        mine = [run for run in runs if run.name == name]
+        decisions = [d for d in result.decisions if name in d.finding.scans]
+        if all(run.problem for run in mine) and not decisions:
             continue
-        decisions = [d for d in result.decisions if d.finding.scan == run.name]
-        written.append(write_sarif(directory / "sarif", run.name, run.tool, run.version, decisions))
+        first = mine[0]
+        written.append(write_sarif(directory / "sarif", name, first.tool, first.version, decisions))
     return written
 
 
-def publish_to_github(result: GateResult, runs: Sequence[ScanRun], verdict: str) -> None:
+def publish_to_github(
+    result: GateResult,
+    runs: Sequence[ScanRun],
+    verdict: str,
+    vuln_db: VulnDb | None = None,
+    ignored: Sequence[str] = (),
+) -> None:
     """Step summary and annotations (no-ops outside GitHub Actions)."""
     rows = [_row(d) for d in shown(result)[:TABLE_ROWS]]
     scans = [[r.name, r.target, r.problem or f"{r.seconds:.1f}s"] for r in runs]
     parts = [f"### Security scan: {verdict}", markdown_table(["scan", "target", "result"], scans)]
+    parts += [vuln_db.line] if vuln_db else []
+    parts += [f"warning: {line}" for line in ignored]
     if rows:
         parts.append(markdown_table(HEADERS, rows))
     write_step_summary("\n\n".join(parts))
     emit_annotations(
-        [
+        [Annotation(level="warning", message=line, title="scan") for line in ignored]
+        + [
             Annotation(
                 level="error",
                 message=f"{d.finding.severity} {d.finding.kind} {d.finding.rule_id}: "

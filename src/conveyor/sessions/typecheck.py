@@ -42,6 +42,7 @@ def mypy_argv(paths: list[str], *, strict: bool = True) -> list[str]:
         "--no-pretty",
         "--no-color-output",
         "--error-summary",
+        "--",
         *paths,
     ]
 

@@ -11,11 +11,11 @@ from typing import Any, Callable
 
 from invoke.context import Context
 from invoke.tasks import Task, task
-from rich.console import Console
 
 from conveyor.deploy.health import Progress, wait_healthy
 from conveyor.deploy.target import Target, parse_seconds, resolve_target
 from conveyor.errors import GateFailedError
+from conveyor.reports.console import output_console
 from conveyor.tasks._common import project_of, reports_errors
 from conveyor.tools.compose import Compose
 
@@ -31,7 +31,7 @@ def check_health(target: Target, compose: Compose, *, timeout: float | None = No
     """Wait for every service to be well; GateFailedError naming the failing ones."""
     specs = compose.config()
     compose.ping()
-    console = Console(file=sys.stderr)
+    console = output_console(stderr=True)
     with Progress(console) as progress:
         report = wait_healthy(
             compose,

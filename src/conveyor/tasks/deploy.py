@@ -6,19 +6,19 @@ A deploy is gated on health and smoke tests and rolls every service back on fail
 
 from __future__ import annotations
 
-import sys
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 from invoke.context import Context
 from invoke.tasks import Task, task
-from rich.console import Console
 
 from conveyor.deploy.ledger import running_images
 from conveyor.deploy.orchestrate import Deployer, DeployResult, releases_table, running_table
 from conveyor.deploy.report import write_deploy_report
 from conveyor.deploy.target import parse_seconds, resolve_target
 from conveyor.errors import GateFailedError, InvalidInputError
+from conveyor.reports.console import output_console
 from conveyor.reports.github import Annotation, emit_annotations, write_step_summary
 from conveyor.tasks._common import project_of, reports_errors
 
@@ -26,8 +26,8 @@ ENV_HELP = "target environment from [tool.conveyor.deploy.environments]"
 
 
 def release_id(text: str) -> int:
-    """A release id from `inv releases`."""
-    if not text.isdigit():
+    """A release id from `inv releases`: ASCII digits only (`str.isdigit` also takes '²')."""
+    if re.fullmatch(r"[0-9]{1,18}", text) is None:
         raise InvalidInputError(
             f"--to {text!r} is not a release id", hint="pick an id from `inv releases`"
         )
@@ -55,7 +55,7 @@ def _deployer(
 
 def _finish(deployer: Deployer, result: DeployResult, what: str, reports: Path) -> None:
     """Print and record what runs now; raise GateFailedError (exit 1) when it failed."""
-    console = Console(file=sys.stderr, width=None if sys.stderr.isatty() else 160)
+    console = output_console(stderr=True)
     label = deployer.target.label
     console.print(running_table(result.running, f"{label}: running now"))
     written = write_deploy_report(reports, deployer.target, result, what)
@@ -135,7 +135,7 @@ def releases(c: Context, env: str) -> None:
     deployer.compose.ping()
     recorded = deployer.ledger.releases()
     live = deployer.ledger.live(running_images(deployer.compose.containers()))
-    Console(width=None if sys.stdout.isatty() else 200).print(releases_table(recorded, live))
+    output_console().print(releases_table(recorded, live))
 
 
 TASKS: list[Task[Callable[..., Any]]] = [deploy, rollback, releases]

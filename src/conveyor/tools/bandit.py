@@ -29,10 +29,10 @@ class BanditFinding:
 
 def bandit_argv(targets: Sequence[str], skips: Sequence[str], report: Path) -> list[str]:
     """bandit recursively over `targets`, skipping test ids `skips`, JSON into `report`."""
-    argv = ["bandit", "-r", *targets, "-f", "json", "-o", str(report), "-q"]
+    argv = ["bandit", "-r", "-f", "json", "-o", str(report), "-q"]
     if skips:
         argv += ["-s", ",".join(skips)]
-    return argv
+    return [*argv, "--", *targets]
 
 
 def parse_report(text: str) -> list[BanditFinding]:

@@ -179,6 +179,79 @@ def parse_config(text: str) -> dict[str, ServiceSpec]:
     return specs
 
 
+@dataclass(frozen=True)
+class BuildSection:
+    """A service's `build:` as Compose resolved it (v1 and v2 alike).
+
+    `context` is absolute (or the URL of a remote context); `dockerfile` is absolute for a
+    local context. Build args Compose left unset (`null`) are left out, as Compose does.
+    `other_keys` are the keys Conveyor does not pass to `docker build` (e.g. `cache_from`).
+    """
+
+    service: str
+    context: str
+    dockerfile: str
+    target: str | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    image: str | None = None
+    other_keys: tuple[str, ...] = ()
+
+
+BUILD_KEYS = ("context", "dockerfile", "target", "args", "labels")
+"""The `build:` keys that reach `docker build`."""
+
+
+def is_remote_context(context: str) -> bool:
+    """True for a git or HTTP build context (`https://...`, `git@...`, `github.com/...`)."""
+    return "://" in context or context.startswith(("git@", "github.com/"))
+
+
+def _mapping(value: Any) -> dict[str, str]:
+    """`KEY: value` or `["KEY=value", "KEY"]` (Compose accepts both); unset values left out."""
+    items = value.items() if isinstance(value, Mapping) else map(_key_value, value or [])
+    return {str(k): str(v) for k, v in items if v is not None}
+
+
+def _key_value(entry: Any) -> tuple[str, str | None]:
+    key, sep, value = str(entry).partition("=")
+    return key, value if sep else None
+
+
+def parse_build_sections(text: str, project_dir: Path) -> dict[str, BuildSection]:
+    """The `build:` sections in `compose config` output, paths made absolute.
+
+    Compose v1 writes the context absolute and the Dockerfile relative to it; v2 may write
+    either absolute or relative to the project directory (the first compose file's).
+    """
+    data = yaml.safe_load(text) or {}
+    sections: dict[str, BuildSection] = {}
+    for name, raw in (data.get("services") or {}).items():
+        body = raw or {}
+        build = body.get("build")
+        if build is None:
+            continue
+        spec = {"context": build} if isinstance(build, str) else dict(build)
+        context = str(spec.get("context") or ".")
+        dockerfile = str(spec.get("dockerfile") or "Dockerfile")
+        if not is_remote_context(context):
+            context_path = project_dir / context  # an absolute context stays as it is
+            context = str(context_path)
+            dockerfile = str(context_path / dockerfile)
+        target = spec.get("target")
+        sections[str(name)] = BuildSection(
+            service=str(name),
+            context=context,
+            dockerfile=dockerfile,
+            target=str(target) if target else None,
+            args=_mapping(spec.get("args")),
+            labels=_mapping(spec.get("labels")),
+            image=body.get("image"),
+            other_keys=tuple(sorted(k for k in spec if k not in BUILD_KEYS)),
+        )
+    return sections
+
+
 def parse_inspect(text: str) -> list[ContainerState]:
     """Typed container states from `docker inspect` JSON."""
     states: list[ContainerState] = []

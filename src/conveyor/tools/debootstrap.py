@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conveyor.errors import InvalidInputError, ToolFailedError
-from conveyor.runner import DEFAULT_RUNNER, Runner, stderr_tail
+from conveyor.errors import InvalidInputError
+from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.tools.discovery import DEBOOTSTRAP, discover
 from conveyor.validate import validate_name
 
@@ -17,7 +16,6 @@ PACKAGE = r"[a-z0-9][a-z0-9+.-]+"
 SUITE = r"[a-z][a-z0-9-]*"
 MIRROR = r"(?:https?|file)://[A-Za-z0-9._~:/%+-]+"
 CA_DIR = Path("usr/local/share/ca-certificates")
-OUTPUT_TAIL = 40
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class Debootstrap:
 
     def create(self, request: RootfsRequest, target: Path, on_line: Callable[[str], None]) -> None:
         """Bootstrap `target`, add the CA certificates, drop apt caches."""
-        run_streaming(self.argv(request, target), "debootstrap", on_line)
+        self.runner.stream(self.argv(request, target), on_line, tool="debootstrap")
         if request.ca_certificates is not None:
             added = copy_certificates(request.ca_certificates, target)
             on_line(f"I: Added {len(added)} CA certificate(s) from {request.ca_certificates}")
@@ -91,22 +89,3 @@ def copy_certificates(source: Path, rootfs: Path) -> list[Path]:
         shutil.copy2(cert, destination / cert.name)
         copied.append(destination / cert.name)
     return copied
-
-
-def run_streaming(argv: Sequence[str], tool: str, on_line: Callable[[str], None]) -> None:
-    """Run `argv` passing each output line to `on_line`; raise with the tail on failure."""
-    try:
-        proc = subprocess.Popen(
-            list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    except FileNotFoundError as exc:
-        raise ToolFailedError(f"{tool}: program not found ({argv[0]})") from exc
-    tail: list[str] = []
-    for raw in proc.stdout or ():  # stdout=PIPE: never None
-        line = raw.rstrip()
-        tail = [*tail[-OUTPUT_TAIL:], line]
-        on_line(line)
-    if proc.wait() != 0:
-        raise ToolFailedError(
-            f"{tool}: exited {proc.returncode}", hint=stderr_tail("\n".join(tail))
-        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,12 @@ from typing import Any
 from conveyor.errors import ConveyorError, ToolFailedError
 from conveyor.runner import DEFAULT_RUNNER, Runner, stderr_tail
 from conveyor.tools.discovery import DOCKER, FoundTool, discover
-from conveyor.validate import validate_build_arg, validate_image
+from conveyor.validate import (
+    refuse_control_characters,
+    validate_build_target,
+    validate_image,
+    validate_passed_build_arg,
+)
 
 START_HINT = (
     "start it with `sudo systemctl start docker` (or `nohup dockerd >/tmp/dockerd.log 2>&1 &`), "
@@ -57,12 +63,17 @@ class BuildRequest:
     build_args: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     platforms: tuple[str, ...] = ()
+    target: str | None = None
 
     def __post_init__(self) -> None:
         for tag in self.tags:
             validate_image(tag)
         for key, value in self.build_args.items():
-            validate_build_arg(key, value)
+            validate_passed_build_arg(key, value)
+        for key, value in self.labels.items():
+            refuse_control_characters(f"label {key!r}", key + value)
+        if self.target is not None:
+            validate_build_target(self.target)
 
 
 @dataclass
@@ -130,15 +141,18 @@ class Docker:
         return self.inspect_image(reference) is not None
 
     def build_argv(self, request: BuildRequest, *, buildx: bool) -> list[str]:
-        """The build command: buildx (with platforms) only when it is present."""
+        """The build command: buildx (with platforms) only when it is present; the classic
+        builder with `--force-rm`, so a failed step leaves no intermediate container."""
         argv = [self.path]
         if buildx:
             argv += ["buildx", "build", "--load"]
             if request.platforms:
                 argv += ["--platform", ",".join(request.platforms)]
         else:
-            argv += ["build"]
+            argv += ["build", "--force-rm"]
         argv += ["--file", str(request.dockerfile)]
+        if request.target:
+            argv += ["--target", request.target]
         for tag in request.tags:
             argv += ["--tag", tag]
         for key, value in sorted(request.build_args.items()):
@@ -148,15 +162,21 @@ class Docker:
         argv.append(str(request.context))
         return argv
 
-    def build(self, request: BuildRequest, *, buildx: bool, stream: bool = True) -> None:
-        """Run the build; its output streams to the terminal unless `stream` is False."""
+    def build(self, request: BuildRequest, *, buildx: bool, on_line: Callable[[str], None]) -> str:
+        """Run the build, each output line (secrets masked by the runner) passed to `on_line`;
+        the ID of the image it made (from `--iidfile`, so an untagged build is found too)."""
         env = {"DOCKER_BUILDKIT": "1" if buildx else "0"}
-        self.runner.run(
-            self.build_argv(request, buildx=buildx),
-            env=env,
-            tool="docker build",
-            capture=not stream,
-        )
+        with tempfile.TemporaryDirectory(prefix="conveyor-build-") as tmp:
+            iidfile = Path(tmp) / "image-id"
+            argv = self.build_argv(request, buildx=buildx)
+            argv[-1:-1] = ["--iidfile", str(iidfile)]
+            self.runner.stream(argv, on_line, env=env, tool="docker build")
+            return iidfile.read_text(encoding="utf-8").strip()
+
+    def tag(self, image_id: str, reference: str) -> None:
+        """Point `reference` at `image_id` (`docker tag`)."""
+        validate_image(reference)
+        self.runner.run([self.path, "tag", image_id, reference], tool="docker", timeout=60)
 
     def import_rootfs(self, rootfs: Path, reference: str, changes: Sequence[str] = ()) -> str:
         """Stream `tar -C rootfs -c .` into `docker import`; return the new image ID."""

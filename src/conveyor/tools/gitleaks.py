@@ -2,14 +2,24 @@
 
 `--exit-code LEAKS_EXIT` tells "leaks found" apart from gitleaks' own errors (exit 1), so a
 crash is never mistaken for a clean or a failed scan.
+
+Only Conveyor's allowlist accepts findings: gitleaks gets Conveyor's config (its default
+rules, `[extend] useDefault = true`), an ignore path with no `.gitleaksignore`, and
+`--ignore-gitleaks-allow`, from an empty directory of its own. Gitleaks 8.30 also reads
+SOURCE/.gitleaksignore whatever its flags say, so history is scanned through the git
+directory (the same commits, where no such file lives).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from conveyor.errors import ToolFailedError
 from conveyor.findings import Finding, Severity, fingerprint_of
@@ -21,11 +31,45 @@ LEAKS_EXIT = 42
 SCAN_NAME = "gitleaks"
 # gitleaks has no severity of its own; every secret fails the gate anyway.
 SECRET_SEVERITY: Severity = "HIGH"  # noqa: S105 - a severity, not a password
+REPOSITORY_FILES = (".gitleaks.toml", ".gitleaksignore")
+"""Files through which a repository could tell gitleaks to report less (none is read)."""
+CONFIG = "# Written by Conveyor: gitleaks' own default rules.\n[extend]\nuseDefault = true\n"
+IGNORE_FILE = ".gitleaksignore"
+
+
+def overriding_environment(environ: Mapping[str, str]) -> list[str]:
+    """GITLEAKS_* variables (GITLEAKS_CONFIG, GITLEAKS_CONFIG_TOML) that would swap the rules."""
+    return sorted(k for k in environ if k.startswith("GITLEAKS_"))
 
 
 def is_git_repository(source: Path) -> bool:
     """True when `source` is a git work tree root (then history is scanned, not files)."""
     return (source / ".git").exists()
+
+
+def git_dir(work_tree: Path) -> Path:
+    """The git directory of `work_tree`: `.git`, or where a `.git` file (worktree, submodule)
+    points."""
+    dot_git = work_tree / ".git"
+    if dot_git.is_file():
+        text = dot_git.read_text(encoding="utf-8").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text[len("gitdir:") :].strip())
+            return target if target.is_absolute() else (work_tree / target).resolve()
+    return dot_git
+
+
+class GitleaksLeak(BaseModel):
+    """One item of gitleaks' JSON report: the keys Conveyor reads, with their types."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+    RuleID: str
+    File: str
+    StartLine: int
+    Fingerprint: str
+    Commit: str
+    Description: str = ""
 
 
 @dataclass
@@ -42,11 +86,21 @@ class Gitleaks:
         found = discover(GITLEAKS, configured, runner)
         return cls(path=found.path, runner=runner, version=found.version)
 
-    def argv(self, source: Path, report: Path, *, history: bool) -> list[str]:
-        """`gitleaks git` (every commit) or `gitleaks dir`, redacted, JSON to `report`."""
+    def argv(
+        self, source: Path, report: Path, *, history: bool, private_dir: Path | None = None
+    ) -> list[str]:
+        """`gitleaks git` (every commit) or `gitleaks dir`, redacted, JSON to `report`.
+
+        With `private_dir`, its `gitleaks.toml` is the config and it is the ignore path.
+        """
+        own = []
+        if private_dir is not None:
+            own = ["--config", str(private_dir / "gitleaks.toml")]
+            own += ["--gitleaks-ignore-path", str(private_dir), "--ignore-gitleaks-allow"]
         return [
             self.path,
             "git" if history else "dir",
+            *own,
             "--redact",
             "--exit-code",
             str(LEAKS_EXIT),
@@ -63,12 +117,27 @@ class Gitleaks:
 
     def scan(self, source: Path, report: Path) -> list[Finding]:
         """Scan `source`; ToolFailedError naming gitleaks with stderr's tail on any error."""
+        report = report.absolute()
         report.parent.mkdir(parents=True, exist_ok=True)
         report.unlink(missing_ok=True)
         history = is_git_repository(source)
-        done = self.runner.run(
-            self.argv(source, report, history=history), ok_codes=range(256), tool="gitleaks"
-        )
+        if not history and (source / IGNORE_FILE).is_file():
+            raise ToolFailedError(
+                f"gitleaks dir: {source / IGNORE_FILE} would hide findings (gitleaks always "
+                "reads it when scanning a directory)",
+                hint="accept findings in Conveyor's allowlist instead (id = the fingerprint, "
+                "with reason and expires), then delete the file",
+            )
+        scanned = git_dir(source) if history else source
+        with tempfile.TemporaryDirectory(prefix="conveyor-gitleaks-") as private:
+            (Path(private) / "gitleaks.toml").write_text(CONFIG, encoding="utf-8")
+            done = self.runner.run(
+                self.argv(scanned, report, history=history, private_dir=Path(private)),
+                cwd=private,
+                unset_env=overriding_environment(os.environ),
+                ok_codes=range(256),
+                tool="gitleaks",
+            )
         if done.returncode not in (0, LEAKS_EXIT):
             raise ToolFailedError(
                 f"gitleaks {'git' if history else 'dir'}: exited {done.returncode} "
@@ -76,7 +145,7 @@ class Gitleaks:
                 hint=stderr_tail(done.stderr or done.stdout) or "no output on stderr",
             )
         data = read_json(report, "gitleaks", done.stderr)
-        findings = parse_report(data, str(source))
+        findings = parse_report(data, str(source), done.stderr)
         if done.returncode == LEAKS_EXIT and not findings:
             raise ToolFailedError(
                 "gitleaks: reported leaks but its JSON report lists none",
@@ -85,14 +154,30 @@ class Gitleaks:
         return findings
 
 
-def parse_report(data: Any, target: str) -> list[Finding]:
-    """Gitleaks' JSON list as Findings; `Secret` and `Match` are never kept."""
+def parse_report(data: Any, target: str, stderr: str = "") -> list[Finding]:
+    """Gitleaks' JSON list as Findings; `Secret` and `Match` are never kept.
+
+    Anything but a list of leaks with their keys is a tool failure, never "no leaks".
+    """
     if not isinstance(data, list):
         raise ToolFailedError(
             "gitleaks: report is not a JSON list",
-            hint="run the same gitleaks command by hand to see what it wrote",
+            hint=stderr_tail(stderr)
+            or "run the same gitleaks command by hand to see what it wrote",
         )
-    return [_finding(item, target) for item in data if isinstance(item, Mapping)]
+    leaks = []
+    for index, item in enumerate(data):
+        try:
+            leaks.append(GitleaksLeak.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            problem = f"{where}: {first['msg']}" if where else "not a JSON object"
+            raise ToolFailedError(
+                f"gitleaks: report item {index} does not have gitleaks' shape ({problem})",
+                hint=stderr_tail(stderr) or "run the same gitleaks command by hand",
+            ) from None
+    return [_finding(leak, target) for leak in leaks]
 
 
 def _relative(path: str, source: str) -> str:
@@ -101,25 +186,24 @@ def _relative(path: str, source: str) -> str:
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
-def _finding(item: Mapping[str, Any], target: str) -> Finding:
-    rule = str(item.get("RuleID") or "secret")
-    path = _relative(str(item.get("File") or ""), target)
-    line = item.get("StartLine")
-    commit = str(item.get("Commit") or "") or None
+def _finding(leak: GitleaksLeak, target: str) -> Finding:
+    path = _relative(leak.File, target)
+    line = leak.StartLine
+    commit = leak.Commit or None
     # Relative, like the path, so an allowlist entry works on every checkout.
-    fingerprint = _relative(str(item.get("Fingerprint") or ""), target) or fingerprint_of(
-        rule, path, line, commit
+    fingerprint = _relative(leak.Fingerprint, target) or fingerprint_of(
+        leak.RuleID, path, line, commit
     )
     return Finding(
         tool="gitleaks",
         scan=SCAN_NAME,
         kind="secret",
         target=target,
-        rule_id=rule,
+        rule_id=leak.RuleID,
         severity=SECRET_SEVERITY,
-        title=str(item.get("Description") or rule),
+        title=leak.Description or leak.RuleID,
         path=path,
-        line=line if isinstance(line, int) and line > 0 else None,
+        line=line if line > 0 else None,
         commit=commit,
         fingerprint=fingerprint,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -103,6 +104,34 @@ def prepare_offline_db(source: Path, cache: Path) -> Path:
         meta.setdefault("base_domain", BASE_DOMAIN)
         (cache / name).write_text(json.dumps(data), encoding="utf-8")
     return cache
+
+
+def published_at(db_dir: Path) -> datetime | None:
+    """When an offline DB's data was published: its `$meta.timestamp` (epoch seconds, UTC).
+
+    None when the files carry no readable timestamp: such data cannot be shown to be current.
+    """
+    for name in reversed(DB_FILES):
+        try:
+            meta = json.loads((db_dir / name).read_text(encoding="utf-8")).get("$meta", {})
+            stamp = meta.get("timestamp") if isinstance(meta, dict) else None
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and stamp > 0:
+            return datetime.fromtimestamp(stamp, timezone.utc)
+    return None
+
+
+def package_release_date(version: str) -> datetime | None:
+    """The date in a calendar version such as safety-db's `2021.7.17` (None when it has none)."""
+    match = re.fullmatch(r"(\d{4})\.(\d{1,2})\.(\d{1,2})(?:\D.*)?", version)
+    if match is None:
+        return None
+    try:
+        year, month, day = (int(part) for part in match.groups())
+        return datetime(year, month, day, tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def parse_report(text: str) -> list[SafetyVulnerability]:

@@ -3,20 +3,27 @@
 Offline use is first-class: the cache directory and DB-update policy come from config, and a
 missing vulnerability DB turns into a clear problem for the vuln scanner only, while the
 secret and misconfig scanners still run.
+
+Only Conveyor's allowlist accepts findings: trivy runs from an empty directory of its own with
+its config, ignore and secret-config files switched off (`--config ""` ...), every severity
+shown, and without the TRIVY_* variables that would change what it reports.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from conveyor.errors import ConveyorError, ToolFailedError
-from conveyor.findings import Finding, Kind, fingerprint_of, severity_of
+from conveyor.findings import SEVERITIES, Finding, Kind, fingerprint_of, severity_of
 from conveyor.runner import DEFAULT_RUNNER, Runner, stderr_tail
 from conveyor.tools.discovery import TRIVY, discover
 
@@ -27,6 +34,32 @@ DB_PRELOAD_HINT = (
     "with [tool.conveyor.scan] vuln = false (or `inv scan --no-vuln` for one run)"
 )
 _DB_ERROR_MARKERS = ("db error", "vulnerability db", "download db", "--skip-db-update cannot")
+
+
+REPOSITORY_FILES = (".trivyignore", ".trivyignore.yaml", "trivy.yaml", "trivy-secret.yaml")
+"""Files through which a repository could tell trivy to report less (none is read)."""
+KEPT_ENVIRONMENT = frozenset(
+    {
+        "TRIVY_CACHE_DIR",
+        "TRIVY_DB_REPOSITORY",
+        "TRIVY_JAVA_DB_REPOSITORY",
+        "TRIVY_CHECKS_BUNDLE_REPOSITORY",
+        "TRIVY_USERNAME",
+        "TRIVY_PASSWORD",
+        "TRIVY_REGISTRY_TOKEN",
+        "TRIVY_INSECURE",
+        "TRIVY_NON_SSL",
+        "TRIVY_TIMEOUT",
+        "TRIVY_DOCKER_HOST",
+        "TRIVY_PODMAN_HOST",
+    }
+)
+"""TRIVY_* variables that say where data comes from, never what is reported."""
+
+
+def overriding_environment(environ: Mapping[str, str]) -> list[str]:
+    """TRIVY_* variables that could change what trivy reports (severity, ignores, skips...)."""
+    return sorted(k for k in environ if k.startswith("TRIVY_") and k not in KEPT_ENVIRONMENT)
 
 
 class VulnDbUnavailableError(ToolFailedError):
@@ -41,19 +74,12 @@ class DbStatus:
     present: bool
     updated_at: datetime | None = None
 
-    def age_text(self, now: datetime | None = None) -> str:
-        """e.g. '3 days old', or 'age unknown'."""
-        if self.updated_at is None:
-            return "age unknown"
-        delta = (now or datetime.now(timezone.utc)) - self.updated_at
-        days = delta.days
-        if days >= 1:
-            return f"{days} day{'s' if days != 1 else ''} old"
-        return f"{int(delta.total_seconds() // 3600)} hours old"
-
 
 def default_cache_dir() -> Path:
-    """Trivy's own default: $XDG_CACHE_HOME/trivy or ~/.cache/trivy."""
+    """Where trivy looks without --cache-dir: $TRIVY_CACHE_DIR, else $XDG_CACHE_HOME/trivy or
+    ~/.cache/trivy."""
+    if os.environ.get("TRIVY_CACHE_DIR"):
+        return Path(os.environ["TRIVY_CACHE_DIR"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "trivy"
 
@@ -92,6 +118,7 @@ class TrivyScan:
     image_config_scanners: tuple[str, ...] = ()
     skip_dirs: tuple[str, ...] = ()
     path_prefix: str = ""
+    require_targets: bool = False  # a config scan that found no file to check checked nothing
 
     @property
     def wants_vuln(self) -> bool:
@@ -142,12 +169,15 @@ class Trivy:
         """The trivy command line for `scan`, writing JSON to `report`."""
         argv = [self.path, scan.command, "--format", "json", "--output", str(report)]
         argv += ["--skip-version-check", "--disable-telemetry"]
+        # No trivy.yaml, no .trivyignore (empty string: not loaded), every severity reported.
+        argv += ["--config", "", "--ignorefile", "", "--severity", ",".join(reversed(SEVERITIES))]
         if self.cache_dir is not None:
             argv += ["--cache-dir", str(self.cache_dir)]
         if not self.db_update:
             argv += ["--skip-check-update"]
-        if scan.command != "config":  # `trivy config` has no DB, progress bar or scanners
+        if scan.command != "config":  # `trivy config` has no DB, progress bar, scanners, secrets
             argv += ["--no-progress", "--scanners", ",".join(scan.scanners)]
+            argv += ["--secret-config", ""]
             if not self.db_update:
                 argv += ["--skip-db-update"]
         if scan.command == "image":
@@ -170,11 +200,17 @@ class Trivy:
 
     def scan(self, scan: TrivyScan, report: Path) -> list[Finding]:
         """Run `scan`; raise ToolFailedError naming trivy with stderr's tail on a crash."""
+        report = report.absolute()
         report.parent.mkdir(parents=True, exist_ok=True)
         report.unlink(missing_ok=True)
-        done = self.runner.run(
-            self.argv(scan, report), ok_codes=range(256), tool=f"trivy {scan.command}"
-        )
+        with tempfile.TemporaryDirectory(prefix="conveyor-trivy-") as neutral:
+            done = self.runner.run(
+                self.argv(scan, report),
+                cwd=neutral,
+                unset_env=overriding_environment(os.environ),
+                ok_codes=range(256),
+                tool=f"trivy {scan.command}",
+            )
         if done.returncode != 0:
             message = f"trivy {scan.command} ({scan.name}): exited {done.returncode}"
             tail = stderr_tail(done.stderr or done.stdout)
@@ -184,7 +220,9 @@ class Trivy:
                     hint=f"{DB_PRELOAD_HINT}\n{tail}",
                 )
             raise ToolFailedError(message, hint=tail)
-        return parse_report(read_json(report, f"trivy {scan.command}", done.stderr), scan)
+        return parse_report(
+            read_json(report, f"trivy {scan.command}", done.stderr), scan, done.stderr
+        )
 
 
 def read_json(report: Path, tool: str, stderr: str) -> Any:
@@ -198,28 +236,101 @@ def read_json(report: Path, tool: str, stderr: str) -> Any:
         ) from None
 
 
-def _items(value: object) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+class _Record(BaseModel):
+    """A piece of trivy's JSON: the keys Conveyor reads must be there, with their types."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
 
-def parse_report(data: Any, scan: TrivyScan) -> list[Finding]:
-    """Trivy's JSON (schema v2) as Findings: vulnerabilities, failed misconfigs, secrets."""
-    if not isinstance(data, Mapping):
+class _Vulnerability(_Record):
+    VulnerabilityID: str
+    PkgName: str
+    Severity: str
+    InstalledVersion: str = ""
+    FixedVersion: str = ""
+    PkgPath: str = ""
+    Title: str = ""
+    PrimaryURL: str = ""
+
+
+class _Cause(_Record):
+    StartLine: int = 0
+
+
+class _Misconfiguration(_Record):
+    ID: str
+    Severity: str
+    Status: str
+    Title: str = ""
+    Message: str = ""
+    PrimaryURL: str = ""
+    CauseMetadata: _Cause = Field(default_factory=_Cause)
+
+
+class _Secret(_Record):
+    RuleID: str
+    Severity: str
+    StartLine: int
+    Title: str = ""
+
+
+class _Result(_Record):
+    Target: str
+    Class: str
+    Vulnerabilities: list[_Vulnerability] = Field(default_factory=list)
+    Misconfigurations: list[_Misconfiguration] = Field(default_factory=list)
+    Secrets: list[_Secret] = Field(default_factory=list)
+
+
+class TrivyReport(_Record):
+    """Trivy's JSON report (schema 2). Trivy leaves `Results` out when it has none; it never
+    writes null or an object without its schema version and artifact."""
+
+    SchemaVersion: Literal[2]
+    ArtifactName: str
+    ArtifactType: str
+    Results: list[_Result] = Field(default_factory=list)
+
+
+def _shape_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    if not first["loc"]:
+        return "not a JSON object"
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def read_report(data: Any, scan: TrivyScan, stderr: str = "") -> TrivyReport:
+    """`data` as a TrivyReport, or ToolFailedError (with stderr's tail) naming what is off."""
+    try:
+        return TrivyReport.model_validate(data)
+    except ValidationError as exc:
         raise ToolFailedError(
-            f"trivy {scan.command} ({scan.name}): report is not a JSON object",
-            hint="run the same trivy command by hand to see what it wrote",
+            f"trivy {scan.command} ({scan.name}): report does not have trivy's shape "
+            f"({_shape_problem(exc)})",
+            hint=stderr_tail(stderr) or "run the same trivy command by hand to see what it wrote",
+        ) from None
+
+
+def parse_report(data: Any, scan: TrivyScan, stderr: str = "") -> list[Finding]:
+    """Trivy's JSON (schema v2) as Findings: vulnerabilities, failed misconfigs, secrets."""
+    report = read_report(data, scan, stderr)
+    if scan.require_targets and not report.Results:
+        raise ToolFailedError(
+            f"trivy {scan.command} ({scan.name}): found no file to check in {scan.target}",
+            hint="point [tool.conveyor.scan] config-dir at your Dockerfiles and compose files, "
+            "or drop 'config' from scanners",
         )
-    artifact = str(data.get("ArtifactName") or scan.target)
+    artifact = report.ArtifactName or scan.target
     findings: list[Finding] = []
-    for result in _items(data.get("Results")):
-        where = _join(scan.path_prefix, str(result.get("Target") or ""))
-        findings += [_vuln(scan, artifact, where, v) for v in _items(result.get("Vulnerabilities"))]
+    for result in report.Results:
+        where = _join(scan.path_prefix, result.Target)
+        findings += [_vuln(scan, artifact, where, v) for v in result.Vulnerabilities]
         findings += [
             _misconfig(scan, artifact, where, m)
-            for m in _items(result.get("Misconfigurations"))
-            if m.get("Status", "FAIL") == "FAIL"
+            for m in result.Misconfigurations
+            if m.Status == "FAIL"
         ]
-        findings += [_secret(scan, artifact, where, s) for s in _items(result.get("Secrets"))]
+        findings += [_secret(scan, artifact, where, s) for s in result.Secrets]
     return findings
 
 
@@ -237,58 +348,53 @@ def _finding(
     )
 
 
-def _vuln(scan: TrivyScan, artifact: str, where: str, item: Mapping[str, Any]) -> Finding:
-    vuln_id = str(item.get("VulnerabilityID") or "UNKNOWN")
-    package = str(item.get("PkgName") or "")
-    installed = str(item.get("InstalledVersion") or "")
+def _vuln(scan: TrivyScan, artifact: str, where: str, item: _Vulnerability) -> Finding:
+    vuln_id = item.VulnerabilityID
     return _finding(
         scan,
         "vuln",
         artifact,
-        str(item.get("PkgPath") or where),
+        item.PkgPath or where,
         vuln_id,
-        severity=severity_of(item.get("Severity")),
-        title=str(item.get("Title") or vuln_id),
-        package=package or None,
-        installed_version=installed or None,
-        fixed_version=str(item.get("FixedVersion") or "") or None,
-        url=item.get("PrimaryURL") or None,
-        fingerprint=fingerprint_of("trivy", scan.name, vuln_id, package, installed, where),
+        severity=severity_of(item.Severity),
+        title=item.Title or vuln_id,
+        package=item.PkgName or None,
+        installed_version=item.InstalledVersion or None,
+        fixed_version=item.FixedVersion or None,
+        url=item.PrimaryURL or None,
+        fingerprint=fingerprint_of("trivy", vuln_id, item.PkgName, item.InstalledVersion, where),
     )
 
 
-def _misconfig(scan: TrivyScan, artifact: str, where: str, item: Mapping[str, Any]) -> Finding:
-    rule = str(item.get("ID") or item.get("AVDID") or "UNKNOWN")
-    cause = item.get("CauseMetadata") or {}
-    line = cause.get("StartLine") if isinstance(cause, Mapping) else None
+def _misconfig(scan: TrivyScan, artifact: str, where: str, item: _Misconfiguration) -> Finding:
+    line = item.CauseMetadata.StartLine
     return _finding(
         scan,
         "misconfig",
         artifact,
         where,
-        rule,
-        severity=severity_of(item.get("Severity")),
-        title=str(item.get("Title") or item.get("Message") or rule),
-        line=line if isinstance(line, int) and line > 0 else None,
-        url=item.get("PrimaryURL") or None,
-        fingerprint=fingerprint_of("trivy", scan.name, rule, where, item.get("Message", "")),
+        item.ID,
+        severity=severity_of(item.Severity),
+        title=item.Title or item.Message or item.ID,
+        line=line if line > 0 else None,
+        url=item.PrimaryURL or None,
+        fingerprint=fingerprint_of("trivy", item.ID, where, item.Message),
     )
 
 
-def _secret(scan: TrivyScan, artifact: str, where: str, item: Mapping[str, Any]) -> Finding:
+def _secret(scan: TrivyScan, artifact: str, where: str, item: _Secret) -> Finding:
     """A secret finding; the matched text (even masked) is never kept."""
-    rule = str(item.get("RuleID") or "secret")
-    line = item.get("StartLine")
+    line = item.StartLine
     return _finding(
         scan,
         "secret",
         artifact,
         where,
-        rule,
-        severity=severity_of(item.get("Severity")),
-        title=str(item.get("Title") or rule),
-        line=line if isinstance(line, int) and line > 0 else None,
-        fingerprint=fingerprint_of("trivy", scan.name, rule, where, line),
+        item.RuleID,
+        severity=severity_of(item.Severity),
+        title=item.Title or item.RuleID,
+        line=line if line > 0 else None,
+        fingerprint=fingerprint_of("trivy", item.RuleID, where, line),
     )
 
 

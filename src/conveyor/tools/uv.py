@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from conveyor.runner import DEFAULT_RUNNER, Runner
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
 
 
 def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None = None) -> list[str]:
@@ -23,6 +31,19 @@ def export_argv(project_root: Path, output: Path, groups: Sequence[str] | None =
         for group in groups:
             argv += ["--group", group]
     return argv
+
+
+def locked_requirements(
+    project_root: Path, groups: Sequence[str], runner: Runner = DEFAULT_RUNNER
+) -> list[str]:
+    """`name==version[ ; marker]` for every package `uv.lock` pins for exactly `groups`."""
+    argv = ["uv", "export", "--frozen", "--project", str(project_root), "--no-emit-project"]
+    argv += ["--no-hashes", "--no-header", "--no-annotate", "--no-default-groups"]
+    for group in groups:
+        argv += ["--group", group]
+    done = runner.run(argv, cwd=project_root, tool="uv export", timeout=120)
+    lines = (line.strip() for line in done.stdout.splitlines())
+    return [line for line in lines if line and not line.startswith(("#", "-"))]
 
 
 def requirement_names(text: str) -> list[str]:
@@ -74,3 +95,17 @@ def pinned_versions(text: str, name: str) -> list[str]:
         if canonicalize_name(requirement.name) == wanted:
             found += [spec.version for spec in requirement.specifier if spec.operator == "=="]
     return found
+
+
+def locked_version(lock: Path, name: str) -> str | None:
+    """The version `uv.lock` pins for package `name` (None: no lock, or not in it)."""
+    try:
+        data = tomllib.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    wanted = canonicalize_name(name)
+    for package in data.get("package", []):
+        if isinstance(package, dict) and canonicalize_name(str(package.get("name", ""))) == wanted:
+            version = package.get("version")
+            return str(version) if version is not None else None
+    return None
