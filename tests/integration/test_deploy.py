@@ -624,6 +624,10 @@ def test_the_lease_is_renewed_while_the_lock_is_held(live: DemoTarget) -> None:
             DeployLock(engine, project, image=BASE_IMAGE, max_age=5).acquire()
         assert "taken over once its lease of 5s runs out unrenewed" in refused.value.hint
         assert held.lost is None
+        assert held.renew()
+        docker("rm", "-f", held.name)  # someone removed it by hand
+        assert not held.renew()
+        assert held.lost == "the deploy lock was removed"
     assert live.lock_holder() == {}
 
 
