@@ -179,11 +179,21 @@ class ScanSettings(Section):
 
 
 class SmokeTest(Section):
-    """One HTTP check after a deploy: a path on the configured host, the status expected."""
+    """One HTTP check after a deploy: a path on the configured host, the status expected.
+
+    It is retried until `deadline` seconds have passed (a service without a healthcheck may
+    still be starting); on failure the logs of `services` are shown (default: the services
+    publishing the environment's port and every service the deploy changed).
+    """
 
     path: str = "/health"
     status: int = Field(default=200, ge=100, le=599)
     timeout: float = Field(default=5.0, gt=0)
+    deadline: float = Field(default=30.0, gt=0)
+    services: list[str] = Field(default_factory=list)
+
+
+BindMountPolicy = Literal["warn", "refuse"]
 
 
 class EnvironmentSettings(Section):
@@ -206,6 +216,8 @@ class EnvironmentSettings(Section):
             raise ValueError(problem)
         return value
 
+    bind_mounts: BindMountPolicy | None = None  # default: [tool.conveyor.deploy] bind-mounts
+
 
 class DeploySettings(Section):
     """Compose health checks and deploys (filled by the deploy work)."""
@@ -213,8 +225,15 @@ class DeploySettings(Section):
     compose_files: list[str] = Field(default_factory=lambda: ["docker/compose.yaml"])
     project: str | None = None
     health_timeout: float = Field(default=120.0, gt=0)
+    # A service without a healthcheck counts as healthy once it has run this long unrestarted.
+    stability_window: float = Field(default=10.0, ge=0)
     lock_wait: float = Field(default=0.0, ge=0)
-    lock_max_age: float = Field(default=3600.0, gt=0)
+    # The deploy lock's lease: renewed every third of it while a deploy runs; a holder that
+    # stopped renewing (a killed CI runner) blocks others at most this long.
+    lock_max_age: float = Field(default=120.0, ge=5)
+    # Services that bind-mount files of the project (`./:/code`) run the host's files whatever
+    # the image, so an image rollback cannot roll them back: warn, or refuse to deploy.
+    bind_mounts: BindMountPolicy = "warn"
     log_lines: int = Field(default=50, ge=0)
     smoke: list[SmokeTest] = Field(default_factory=list)
     environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)

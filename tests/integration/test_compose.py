@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,8 @@ import pytest
 from invoke.exceptions import Exit
 
 from conveyor.config import load_project
+from conveyor.deploy.ledger import Ledger
+from conveyor.deploy.lock import DeployLock
 from conveyor.deploy.target import resolve_target
 from conveyor.errors import ToolFailedError
 from conveyor.runner import Runner
@@ -138,3 +141,68 @@ def test_adapter_reads_state_and_names_a_taken_port(target: DemoTarget) -> None:
     assert states["store"].status == "running"
     assert states["app"].status == "created"
     assert states["app"].host_ports == (target.port,)
+
+
+def test_up_and_down_volumes_on_a_confirm_environment_need_yes(
+    target: DemoTarget, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    prod = DemoTarget(root=target.root, project=f"{target.project}-prod", port=target.port)
+    try:
+        with pytest.raises(Exit) as refused:
+            up(target.context(), env="production")
+        assert refused.value.code == 2
+        assert "starting production needs confirmation" in capsys.readouterr().err
+        assert prod.containers() == {}
+
+        up(target.context(), env="production", yes=True)
+        assert "all 2 services healthy" in capsys.readouterr().out
+        (release,) = Ledger(
+            compose_of(target), env="production", project=prod.project
+        ).releases()  # `up` records what it started
+        assert (release.outcome, release.note) == ("deployed", "inv up")
+        assert prod.lock_holder() == {}
+
+        with pytest.raises(Exit) as refused:
+            down(target.context(), env="production", volumes=True)
+        assert refused.value.code == 2
+        assert "removing the volumes of production needs confirmation" in (capsys.readouterr().err)
+        assert set(prod.containers()) == {"app", "store"}
+        down(target.context(), env="production", volumes=True, yes=True)
+        assert prod.containers() == {}
+    finally:
+        prod.down()
+
+
+def test_up_preflights_like_deploy_before_anything_starts(
+    target: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", target.port))
+        squatter.listen()
+        with pytest.raises(Exit) as exit_info:
+            up(target.context(), env="staging")
+    assert exit_info.value.code == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (
+        f"error: cannot deploy to staging ({target.project}): port {target.port} "
+        "(service app) already in use on this host"
+    )
+    assert target.containers() == {}
+
+    with pytest.raises(Exit) as exit_info:
+        up(target.context(), env="staging", tag="never-built")
+    assert exit_info.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == (
+        "error: image conveyor-demo-it:never-built of service app is not on the Docker engine"
+    )
+    assert target.containers() == {}
+
+    resolved = resolve_target(load_project(target.root), "staging")
+    lock = DeployLock(Compose(resolved.compose), target.project, image=BASE_IMAGE)
+    with lock, pytest.raises(Exit) as exit_info:
+        up(target.context(), env="staging")
+    assert exit_info.value.code == 2
+    assert f"held by pid {os.getpid()}" in capsys.readouterr().err
+    assert target.containers() == {}

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +23,16 @@ import pytest
 from invoke.exceptions import Exit
 
 from conveyor.config import load_project
-from conveyor.deploy.ledger import Ledger
-from conveyor.deploy.lock import DeployLock, LockHeldError, LockHolder
+from conveyor.deploy.ledger import ComposeFile, Ledger, ReleaseSource
+from conveyor.deploy.lock import (
+    LEASE_FILE,
+    DeployLock,
+    LockHeldError,
+    LockHolder,
+    boot_id,
+    pid_namespace,
+    process_alive,
+)
 from conveyor.deploy.orchestrate import Deployer
 from conveyor.deploy.target import resolve_target
 from conveyor.errors import ConfigError, ToolFailedError
@@ -233,7 +243,10 @@ def test_stale_lock_of_a_dead_process_is_taken_over(
 ) -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()  # its pid now names no process
-    _plant_lock(live, LockHolder(gone.pid, socket.gethostname(), "x", "2026-01-01T00:00:00+00:00"))
+    young = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    holder = LockHolder(gone.pid, socket.gethostname(), "x", young,
+                        pidns=pid_namespace(), boot=boot_id(), lease=3600)  # fmt: skip
+    _plant_lock(live, holder)  # its lease runs for an hour, but it ran here and is gone
     deploy(live.context(), "staging", tag=GOOD, lock_wait="5")
     err = capsys.readouterr().err
     assert f"stale deploy lock (pid {gone.pid} on {socket.gethostname()}" in err
@@ -252,7 +265,9 @@ def test_old_lock_of_another_host_is_taken_over_but_a_young_one_is_not(
     docker("rm", "-f", f"conveyor-lock-{live.project}")
     _plant_lock(live, LockHolder(1, "ci-runner-gone", "ci", "2020-01-01T00:00:00+00:00"))
     deploy(live.context(), "staging", tag=GOOD)
-    assert "older than lock-max-age (3600s)" in capsys.readouterr().err
+    assert "its lease expired at 2020-01-01T00:02:00+00:00 (not renewed)" in (
+        capsys.readouterr().err
+    )
     assert live.serving_release() == GOOD
 
 
@@ -429,8 +444,10 @@ def test_ledger_lives_on_the_engine_and_restores_a_removed_service(
         deploy(target.context(), "staging", tag=GOOD2)
         assert set(target.containers()) == {"app", "store"}
 
-        # Another machine: no state dir (a deploy keeps nothing locally), a fresh process.
-        assert not (target.root / ".conveyor").exists()
+        # Another machine: nothing kept locally (the state dir only ignores itself).
+        state = target.root / ".conveyor"
+        assert [p.name for p in state.rglob("*") if p.is_file()] == [".gitignore"]
+        shutil.rmtree(state)
         listing = target.invoke("releases", "--env", "staging")
         out, err = listing.communicate(timeout=60)
         assert listing.returncode == 0, err
@@ -449,8 +466,8 @@ def test_ledger_lives_on_the_engine_and_restores_a_removed_service(
         assert target.serving_release() == GOOD
         history = ledger_of(target).releases()
         assert [r.outcome for r in history] == ["deployed", "deployed", "rolled-back", "failed"]
-        assert "sidecar:" in (history[0].config or "")
-        assert "sidecar:" not in (history[-1].config or "")
+        assert "sidecar:" in history[0].compose_files[-1].text
+        assert "sidecar:" not in history[-1].compose_files[-1].text
     finally:
         overlay.write_text(without + SIDECAR)  # so `down` removes the sidecar as well
         target.down()
@@ -491,7 +508,8 @@ def test_ledger_on_the_engine_refuses_clobbering_and_names_bad_records(
         with pytest.raises(ConfigError, match=f"volume {squatter} already holds another record"):
             ledger.record({}, outcome="deployed", git_sha=None)
         docker("volume", "rm", squatter)
-        first = ledger.record({}, outcome="deployed", git_sha="abc", config="services: {}\n")
+        source = ReleaseSource((ComposeFile(path="compose.yaml", text="services: {}\n"),))
+        first = ledger.record({}, outcome="deployed", git_sha="abc", source=source)
         assert Ledger(engine, env="staging", project=project).releases() == [first]
         docker("volume", "create", "--label", f"io.conveyor.ledger={project}", squatter + "x")
         with pytest.raises(ConfigError, match=f"volume {squatter}x: unreadable release record"):
@@ -538,3 +556,111 @@ def test_sigterm_during_compose_up_lets_it_finish_then_rolls_back(live: DemoTarg
     assert failed.outcome == "failed"
     assert failed.services["app"].image == f"{DEMO_REPOSITORY}:{BAD}"  # `up` had finished
     assert live.serving_release() == before
+
+
+HOLDER = """
+import sys, time
+from conveyor.deploy.lock import DeployLock
+from conveyor.tools.compose import Compose, ComposeTarget
+from pathlib import Path
+project, image = sys.argv[1], sys.argv[2]
+engine = Compose(ComposeTarget(files=(Path("unused.yaml"),), project=project))
+lock = DeployLock(engine, project, image=image, max_age=3600).acquire()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def _dead_pid() -> int:
+    """A pid no process of this PID namespace has (low, so this namespace will not reach it)."""
+    return next(pid for pid in range(400, 4000) if not process_alive(pid))
+
+
+def test_a_lock_holder_in_another_pid_namespace_keeps_its_lock(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same host name, another PID namespace: its pid says nothing about it here."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare (util-linux) to make a PID namespace")
+    pid = _dead_pid()
+    burn = f"i=0; while [ $i -lt {pid - 2} ]; do /bin/true; i=$((i+1)); done"
+    holder = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c",
+         f'{burn}; "$0" -c "$1" "$2" "$3"', sys.executable, HOLDER, live.project, BASE_IMAGE],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        labels = live.lock_holder()
+        assert labels["io.conveyor.lock.pid"] == str(pid)  # its pid in its own namespace
+        assert labels["io.conveyor.lock.host"] == socket.gethostname()
+        assert labels["io.conveyor.lock.pidns"] != pid_namespace()
+        assert not process_alive(pid)  # "gone", judged by pid from here
+        with pytest.raises(Exit) as exit_info:
+            deploy(live.context(), "staging", tag=GOOD2, lock_wait="1")
+        assert exit_info.value.code == 2
+        assert f"held by pid {pid} on {socket.gethostname()}" in capsys.readouterr().err
+        assert live.lock_holder()["io.conveyor.lock.pid"] == str(pid)
+        assert live.serving_release() == GOOD
+    finally:
+        holder.kill()
+        holder.wait()
+        docker("rm", "-f", f"conveyor-lock-{live.project}", check=False)
+
+
+def test_the_lease_is_renewed_while_the_lock_is_held(live: DemoTarget) -> None:
+    resolved = resolve_target(load_project(live.root), "staging")
+    engine = Compose(resolved.compose)
+    project = resolved.compose.project
+    with DeployLock(engine, project, image=BASE_IMAGE, max_age=5) as held:
+        first = engine.read_file(held.name, LEASE_FILE)
+        time.sleep(7)  # longer than the lease: only renewals keep it
+        renewed = engine.read_file(held.name, LEASE_FILE)
+        assert first is not None
+        assert renewed is not None
+        assert json.loads(renewed)["renewed"] > json.loads(first)["renewed"]
+        with pytest.raises(LockHeldError, match=f"held by pid {os.getpid()}") as refused:
+            DeployLock(engine, project, image=BASE_IMAGE, max_age=5).acquire()
+        assert "taken over once its lease of 5s runs out unrenewed" in refused.value.hint
+        assert held.lost is None
+        assert held.renew()
+        docker("rm", "-f", held.name)  # someone removed it by hand
+        assert not held.renew()
+        assert held.lost == "the deploy lock was removed"
+    assert live.lock_holder() == {}
+
+
+def _waiting_for_the_lock(parent: int, name: str) -> bool:
+    """True while `parent` runs a docker child that asks about lock `name`."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == parent and any(name.encode() in arg for arg in cmdline):
+            return True
+    return False
+
+
+def test_sigterm_while_waiting_for_the_lock_stops_and_leaves_no_lock(live: DemoTarget) -> None:
+    resolved = resolve_target(load_project(live.root), "staging")
+    engine = Compose(resolved.compose)
+    containers = live.containers()
+    with DeployLock(engine, resolved.compose.project, image=BASE_IMAGE):
+        child = live.invoke("deploy", "--env", "staging", "--tag", GOOD2, "--lock-wait", "120")
+        try:
+            lock = f"conveyor-lock-{live.project}"
+            assert wait_for(lambda: _waiting_for_the_lock(child.pid, lock), timeout=60)
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 1, err
+        assert "interrupted by SIGTERM before anything changed" in err
+        assert live.lock_holder()["io.conveyor.lock.pid"] == str(os.getpid())  # still ours
+    assert live.lock_holder() == {}
+    assert live.containers() == containers

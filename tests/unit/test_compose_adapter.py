@@ -10,9 +10,11 @@ import pytest
 from conveyor.errors import ConfigError, ToolNotFoundError
 from conveyor.runner import Runner
 from conveyor.tools.compose import (
+    BindMount,
     Compose,
     ComposeTarget,
     PublishedPort,
+    load_config,
     parse_config,
     parse_inspect,
     parse_ports,
@@ -100,6 +102,10 @@ def test_inspect_states() -> None:
                 "RestartPolicy": {"Name": "unless-stopped"},
                 "PortBindings": {"8000/tcp": [{"HostIp": "", "HostPort": "8080"}]},
             },
+            "Mounts": [
+                {"Type": "bind", "Source": "/srv/app", "Destination": "/code"},
+                {"Type": "volume", "Source": "/var/lib/docker/volumes/x", "Name": "x"},
+            ],
         },
         {
             "Id": "def",
@@ -124,6 +130,8 @@ def test_inspect_states() -> None:
     assert app.probes[0].output == "503 down"
     assert app.restart_policy == "unless-stopped"
     assert app.host_ports == (8080,)
+    assert app.labels == {"com.docker.compose.service": "app"}
+    assert app.bind_sources == ("/srv/app",)
     assert oneoff.oneoff
     assert oneoff.health is None
     assert oneoff.restart_policy == ""
@@ -159,6 +167,13 @@ def test_argv_with_files_project_env_file_and_context(tmp_path: Path) -> None:
         "-p", "demo-staging", "--env-file", str(tmp_path / "s.env"), "up", "-d",
     ]  # fmt: skip
     v2 = Compose(target.with_files(tmp_path / "pin.yaml"), command=("docker", "compose"))
+    assert v2.default_image("web") == "demo-staging-web"
+    assert v1.default_image("web") == "demo-staging_web"
+    copies = target.with_base([tmp_path / "copy" / "a.yaml"], {"APP_TAG": "1"}, tmp_path / "co")
+    argv = Compose(copies, command=("docker-compose",)).compose_argv("config")
+    assert argv[argv.index("--project-directory") + 1] == str(tmp_path / "co")
+    assert copies.variables == {"APP_TAG": "1"}
+    assert target.with_base(target.files, {}).directory == tmp_path
     argv = v2.compose_argv("ps")
     assert argv[:4] == ["docker", "--context", "remote", "compose"]
     assert argv.count("-f") == 3
@@ -192,3 +207,51 @@ def test_volume_and_container_records() -> None:
     assert (containers[0].name, containers[0].id) == ("conveyor-lock-demo", "abc")
     assert containers[0].labels == {"io.conveyor.lock": "demo"}
     assert parse_records("[]") == []
+
+
+V1_MOUNTS = """services:
+  web:
+    build:
+      context: /srv/app
+    volumes:
+    - /srv/app:/code:rw
+    - data:/data:rw
+    - /tmp
+    healthcheck:
+      test: [NONE]
+  db:
+    image: db
+    healthcheck:
+      disable: true
+"""
+
+V2_MOUNTS = """name: demo
+services:
+  web:
+    build:
+      context: /srv/app
+    volumes:
+      - type: bind
+        source: /srv/app
+        target: /code
+        bind:
+          create_host_path: true
+      - type: volume
+        source: data
+        target: /data
+"""
+
+
+def test_bind_mounts_and_builds_of_both_versions() -> None:
+    v1 = load_config(V1_MOUNTS)
+    assert v1.services["web"].binds == (BindMount("web", "/srv/app", "/code"),)
+    assert v1.services["web"].builds
+    assert v1.services["web"].healthcheck_disabled
+    assert v1.services["db"].healthcheck_disabled
+    assert not v1.services["db"].builds
+    assert v1.document["services"]["db"]["image"] == "db"
+    v2 = parse_config(V2_MOUNTS)
+    assert v2["web"].binds == (BindMount("web", "/srv/app", "/code"),)
+    assert not v2["web"].healthcheck_disabled
+    with pytest.raises(ConfigError, match="not a mapping"):
+        load_config("- a list\n")

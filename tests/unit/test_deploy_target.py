@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -13,14 +12,9 @@ from rich.console import Console
 
 from conveyor.config import load_project
 from conveyor.deploy.ledger import Release, ServiceImage
-from conveyor.deploy.orchestrate import (
-    Deployer,
-    busy_ports,
-    engine_is_local,
-    releases_table,
-    running_table,
-)
-from conveyor.deploy.rollback import Interrupted, signals_as_errors, write_pin_file
+from conveyor.deploy.orchestrate import Deployer, engine_is_local, releases_table, running_table
+from conveyor.deploy.preflight import busy_ports
+from conveyor.deploy.signals import Interrupted, signals_as_errors
 from conveyor.deploy.target import parse_seconds, project_slug, resolve_target
 from conveyor.errors import ConfigError, InvalidInputError
 from conveyor.tasks.deploy import release_id
@@ -148,20 +142,20 @@ def test_busy_ports_names_port_and_service() -> None:
 def test_signals_raise_only_while_armed() -> None:
     before = signal.getsignal(signal.SIGTERM)
     with signals_as_errors() as guard:
+        guard.check()  # nothing pending: no-op
         guard.armed = True
-        with pytest.raises(Interrupted, match="interrupted by SIGTERM"):
+        with pytest.raises(Interrupted, match="interrupted by SIGTERM") as raised:
             os.kill(os.getpid(), signal.SIGTERM)
+        assert raised.value.exit_code == 143
         assert not guard.armed
-        os.kill(os.getpid(), signal.SIGINT)  # disarmed: noted, not raised
+        assert guard.pending == "SIGTERM"
+    with signals_as_errors() as guard:
+        os.kill(os.getpid(), signal.SIGINT)  # disarmed: noted, not raised, not dropped
         assert guard.pending == "SIGINT"
+        with pytest.raises(Interrupted, match="interrupted by SIGINT") as raised:
+            guard.check()
+        assert raised.value.exit_code == 130
     assert signal.getsignal(signal.SIGTERM) == before
-
-
-def test_pin_file_sets_only_images(tmp_path: Path) -> None:
-    path = write_pin_file(tmp_path / "state" / "pin.yaml", {"app": "demo:1", "db": "sha256:9"})
-    assert json.loads(path.read_text()) == {
-        "services": {"app": {"image": "demo:1"}, "db": {"image": "sha256:9"}}
-    }
 
 
 def test_tables_render() -> None:

@@ -7,7 +7,15 @@ import io
 import pytest
 from rich.console import Console
 
-from conveyor.deploy.health import HealthReport, Progress, ServiceHealth, assess, assess_all
+from conveyor.deploy.health import (
+    HealthReport,
+    Progress,
+    ServiceHealth,
+    Stability,
+    assess,
+    assess_all,
+)
+from conveyor.deploy.plan import FINGERPRINT_LABEL
 from conveyor.tools.compose import ContainerState, HealthProbe
 
 
@@ -19,11 +27,13 @@ def state(
     restarts: int = 0,
     policy: str = "",
     cid: str = "c1",
+    fingerprint: str = "f1",
 ) -> ContainerState:
     return ContainerState(
         id=cid, name=f"demo_{cid}", service="app", status=status, exit_code=exit_code,
         restart_count=restarts, image="demo:1", image_id="sha256:1", health=health,
         probes=(HealthProbe(1, "503 store down"),), restart_policy=policy,
+        labels={FINGERPRINT_LABEL: fingerprint},
     )  # fmt: skip
 
 
@@ -90,3 +100,53 @@ def test_terminal_progress_draws_a_table(monkeypatch: pytest.MonkeyPatch) -> Non
         progress.update([ServiceHealth("app", "ok", "healthy")], 1.0)
     assert "app" in out.getvalue()
     assert "healthy" in out.getvalue()
+
+
+def test_without_a_healthcheck_a_service_must_stay_up_for_the_window() -> None:
+    quiet = state(health=None)
+    early = assess(quiet, "app", running_for=1.0, window=10)
+    assert (early.verdict, early.detail) == (
+        "waiting",
+        "running (no healthcheck): must stay up 10s without a restart",
+    )
+    done = assess(quiet, "app", running_for=10.0, window=10)
+    assert (done.verdict, done.detail) == ("ok", "running (no healthcheck) 10s without a restart")
+    crashed = assess(state("restarting", health=None, restarts=1), "app", running_for=99, window=10)
+    assert crashed.verdict == "failed"
+
+
+def test_stability_restarts_its_clock_when_a_container_restarts_or_stops() -> None:
+    stability = Stability()
+    first = state(health=None)
+    stability.observe([first], now=100.0)
+    assert stability.running_for(first, now=104.0) == 4.0
+    again = state(health=None, restarts=1)  # the same container, restarted
+    stability.observe([again], now=105.0)
+    assert stability.running_for(again, now=106.0) == 1.0
+    stability.observe([state("exited", health=None, restarts=1)], now=107.0)
+    assert stability.running_for(again, now=108.0) == 0.0
+
+
+def test_containers_of_another_release_are_not_looked_at() -> None:
+    replaced = state(health="unhealthy", cid="old", fingerprint="bad")  # being replaced
+    fresh = state(health="starting", cid="new", fingerprint="good")
+    (verdict,) = assess_all([replaced, fresh], ["app"], expected={"app": "good"})
+    assert (verdict.verdict, verdict.detail) == ("waiting", "health starting")
+    (only_old,) = assess_all([replaced], ["app"], expected={"app": "good"})
+    assert only_old.detail == "has no container yet"
+    (unfiltered,) = assess_all([replaced, fresh], ["app"])
+    assert unfiltered.verdict == "failed"
+
+
+def test_a_failure_names_the_failed_services_not_the_ones_still_waiting() -> None:
+    report = HealthReport(
+        [
+            ServiceHealth("app", "failed", "is crash-looping"),
+            ServiceHealth("proxy", "waiting", "running (no healthcheck): must stay up 2s"),
+        ],
+        seconds=0.5,
+    )
+    assert report.summary() == "health check failed after 0.5s: app is crash-looping"
+    report.services[0] = ServiceHealth("app", "ok", "healthy")
+    report.timed_out = True
+    assert "proxy running (no healthcheck)" in report.summary()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conveyor.deploy.ledger import (
     PROJECT_LABEL,
     RECORD_LABEL,
+    ComposeFile,
     Release,
+    ReleaseSource,
     ServiceImage,
     deployer,
     live_release,
@@ -20,7 +24,7 @@ from conveyor.tools.compose import ContainerState, EngineRecord
 
 V1 = {"app": ServiceImage(image="demo:1", image_id="sha256:1")}
 V2 = {"app": ServiceImage(image="demo:2", image_id="sha256:2")}
-CONFIG = "services:\n  app:\n    image: demo:1\n    environment:\n      A: 'x = y, z'\n"
+FILES = [ComposeFile(path="docker/compose.yaml", text="services:\n  app:\n    image: ${IMG}\n")]
 
 
 def release(
@@ -44,22 +48,41 @@ def container(
 
 
 def test_a_record_round_trips_through_volume_labels() -> None:
-    original = release(4, V1).model_copy(update={"config": CONFIG, "git_sha": "abc"})
+    original = release(4, V1).model_copy(
+        update={
+            "compose_files": FILES,
+            "git_sha": "abc",
+            "env_files": ["docker/staging.env", "app.env"],
+            "variables": {"APP_TAG": "1.2"},
+            "restored_from": 2,
+        }
+    )
     labels = record_labels(original)
     assert labels[PROJECT_LABEL] == "demo"
     assert labels["io.conveyor.ledger.release"] == "4"
     assert "\n" not in labels[RECORD_LABEL]  # one line: a safe `--label key=value` argument
     back = parse_record(EngineRecord(name="conveyor-release-demo-000004", id="", labels=labels))
     assert back == original
-    assert back.config == CONFIG
+    assert back.compose_files[0].text.endswith("image: ${IMG}\n")  # as written
+    assert ReleaseSource.of(back).env_files == ("docker/staging.env", "app.env")
 
 
-def test_a_large_configuration_is_stored_gzipped_and_read_back() -> None:
+def test_a_record_of_an_older_version_loads_without_its_rendered_config() -> None:
+    old = release(1, V1).model_dump() | {"config": "services: {app: {environment: {PW: x}}}"}
+    labels = {RECORD_LABEL: json.dumps(old)}
+    back = parse_record(EngineRecord(name="v", id="", labels=labels))
+    assert back.compose_files == []
+    assert "config" not in back.model_dump()
+
+
+def test_a_large_record_is_stored_gzipped_and_read_back() -> None:
     big = "services:\n" + "".join(f"  s{i}:\n    image: demo:{i}\n" for i in range(5000))
-    original = release(5, V1).model_copy(update={"config": big})
+    original = release(5, V1).model_copy(
+        update={"compose_files": [ComposeFile(path="c.yaml", text=big)]}
+    )
     labels = record_labels(original)
     assert len(labels[RECORD_LABEL]) < len(big) / 4
-    assert "gzip+base64:" in labels[RECORD_LABEL]
+    assert labels[RECORD_LABEL].startswith("gzip+base64:")
     assert parse_record(EngineRecord(name="v", id="", labels=labels)) == original
     mangled = labels[RECORD_LABEL].replace("gzip+base64:", "gzip+base64:!")
     with pytest.raises(ConfigError, match="volume v: unreadable release record"):

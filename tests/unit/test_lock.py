@@ -1,27 +1,50 @@
-"""Deploy lock holders: their labels, and when a lock counts as stale."""
+"""Deploy lock holders: their labels, their lease, and when a lock counts as stale."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from conveyor.deploy.lock import (
     LOCK_LABEL,
     LockHolder,
+    boot_id,
+    lease_expiry,
+    lease_record,
+    pid_namespace,
     process_alive,
     read_holder,
+    renewed_at,
     stale_reason,
 )
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+ME = LockHolder(pid=1, host="here", user="me", since="", pidns="pid:[1]", boot="b-1")
 
 
-def holder(pid: int, host: str = "here", minutes_ago: float = 1) -> LockHolder:
+def holder(
+    pid: int,
+    host: str = "here",
+    minutes_ago: float = 1,
+    *,
+    pidns: str = "pid:[1]",
+    boot: str = "b-1",
+    lease: float = 0.0,
+) -> LockHolder:
     since = (NOW - timedelta(minutes=minutes_ago)).isoformat(timespec="seconds")
-    return LockHolder(pid=pid, host=host, user="me", since=since)
+    return LockHolder(
+        pid=pid, host=host, user="me", since=since, pidns=pidns, boot=boot, lease=lease
+    )
+
+
+def stale(who: LockHolder | None, renewed: str | None = None, lease: float = 3600) -> str | None:
+    return stale_reason(who, renewed=renewed, lease=lease, me=ME, now=NOW)
 
 
 def dead_pid() -> int:
@@ -31,38 +54,80 @@ def dead_pid() -> int:
 
 
 def test_holder_round_trips_through_labels() -> None:
-    me = LockHolder.current()
+    me = LockHolder.current(lease=90)
     labels = me.labels("demo-staging")
     assert labels[LOCK_LABEL] == "demo-staging"
     assert labels[f"{LOCK_LABEL}.pid"] == str(os.getpid())
+    assert labels[f"{LOCK_LABEL}.pidns"] == pid_namespace()
+    assert labels[f"{LOCK_LABEL}.lease"] == "90"
     assert read_holder(labels) == me
     assert f"pid {me.pid} on {me.host}" in me.describe()
+
+
+def test_this_process_knows_its_pid_namespace_and_boot() -> None:
+    if not os.path.exists("/proc/self/ns/pid"):
+        pytest.skip("no procfs namespaces on this platform")
+    assert pid_namespace().startswith("pid:[")
+    assert len(boot_id()) == 36
 
 
 def test_labels_that_name_no_holder() -> None:
     assert read_holder({}) is None
     assert read_holder({**holder(1).labels("p"), f"{LOCK_LABEL}.pid": "x"}) is None
-    assert stale_reason(None, max_age=60, host="here", now=NOW) == "its labels name no holder"
+    assert stale(None) == "its labels name no holder"
+
+
+def test_a_holder_of_an_older_version_has_no_namespace_and_the_default_lease() -> None:
+    labels = {k: v for k, v in holder(5).labels("p").items() if not k.endswith(("pidns", "lease"))}
+    old = read_holder(labels)
+    assert old is not None
+    assert (old.pidns, old.lease) == ("", 0.0)
+    assert not old.same_pid_space(ME)
 
 
 def test_a_live_holder_is_not_stale() -> None:
-    assert stale_reason(holder(os.getpid()), max_age=3600, host="here", now=NOW) is None
+    assert stale(holder(os.getpid())) is None
 
 
-def test_a_dead_holder_on_this_host_is_stale() -> None:
-    reason = stale_reason(holder(dead_pid()), max_age=3600, host="here", now=NOW)
-    assert reason == "that process is gone"
+def test_a_dead_holder_in_this_pid_namespace_is_stale_at_once() -> None:
+    assert stale(holder(dead_pid())) == "that process is gone"
 
 
-def test_a_holder_elsewhere_is_stale_only_when_old() -> None:
-    remote = holder(dead_pid(), host="ci-runner-7", minutes_ago=5)
-    assert stale_reason(remote, max_age=3600, host="here", now=NOW) is None
-    old = holder(os.getpid(), host="ci-runner-7", minutes_ago=61)
-    assert stale_reason(old, max_age=3600, host="here", now=NOW) == (
-        "older than lock-max-age (3600s)"
-    )
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        {"pidns": "pid:[2]"},  # same host name, another PID namespace (a container, a CI job)
+        {"boot": "b-2"},  # the namespace inode of another boot
+        {"host": "ci-runner-7"},
+        {"pidns": ""},  # a holder that could not tell its namespace
+    ],
+)
+def test_a_pid_of_another_pid_space_says_nothing(elsewhere: dict[str, str]) -> None:
+    other = holder(dead_pid(), **elsewhere)  # type: ignore[arg-type]
+    assert stale(other) is None  # its lease still runs
+    assert stale(other, lease=30) is not None  # only its lease decides
+
+
+def test_the_lease_runs_from_the_last_renewal() -> None:
+    old = holder(1, host="ci-runner-7", minutes_ago=10, lease=120)
+    assert stale(old) == "its lease expired at 2026-01-01T11:52:00+00:00 (not renewed)"
+    renewed = (NOW - timedelta(seconds=30)).isoformat(timespec="seconds")
+    assert stale(old, renewed=renewed) is None
+    assert lease_expiry(old, renewed, 3600) == NOW + timedelta(seconds=90)
+    assert lease_expiry(holder(1, lease=0), None, 60) == NOW  # the default lease
     garbled = LockHolder(pid=1, host="ci-runner-7", user="x", since="yesterday")
-    assert stale_reason(garbled, max_age=3600, host="here", now=NOW) is not None
+    assert stale(garbled) == "its time is unreadable"
+
+
+def test_lease_file_round_trip() -> None:
+    text = lease_record(120, NOW)
+    assert json.loads(text) == {
+        "renewed": "2026-01-01T12:00:00+00:00",
+        "expires": "2026-01-01T12:02:00+00:00",
+    }
+    assert renewed_at(text) == "2026-01-01T12:00:00+00:00"
+    for broken in (None, "", "{", "[]", "{}"):
+        assert renewed_at(broken) is None
 
 
 def test_a_zombie_holder_is_not_alive() -> None:

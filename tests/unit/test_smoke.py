@@ -15,8 +15,15 @@ from conveyor.errors import ConfigError
 
 
 class _Handler(BaseHTTPRequestHandler):
+    warming_up = 0  # answers 503 to this many requests of /slow first
+
     def do_GET(self) -> None:
-        if self.path == "/moved":
+        if self.path == "/slow" and _Handler.warming_up > 0:
+            _Handler.warming_up -= 1
+            self.send_response(503)
+        elif self.path == "/slow":
+            self.send_response(200)
+        elif self.path == "/moved":
             self.send_response(302)
             self.send_header("Location", "http://example.invalid/")
         else:
@@ -72,20 +79,40 @@ def test_only_http_and_https() -> None:
 
 def test_statuses_redirects_and_no_answer(server: int) -> None:
     results = run_smoke_tests(
-        [SmokeTest(path="/health"), SmokeTest(path="/nope", status=404), SmokeTest(path="/moved")],
+        [
+            SmokeTest(path="/health"),
+            SmokeTest(path="/nope", status=404),
+            SmokeTest(path="/moved", deadline=1),
+            SmokeTest(path="/health"),
+        ],
         scheme="http",
         host="127.0.0.1",
         port=server,
     )
     assert [r.status for r in results] == [200, 404, 302]  # the redirect is not followed
-    assert [r.passed for r in results] == [True, True, False]
+    assert [r.passed for r in results] == [True, True, False]  # and the run stops there
     assert "-> 302 (expected 200" in results[2].describe()
+    assert results[2].attempts == 2  # retried until its deadline
+    assert "2 attempts" in results[2].describe()
+
+
+def test_a_test_is_retried_until_the_service_answers(server: int) -> None:
+    _Handler.warming_up = 3
+    (result,) = run_smoke_tests(
+        [SmokeTest(path="/slow", deadline=10)], scheme="http", host="127.0.0.1", port=server
+    )
+    assert result.passed
+    assert result.attempts == 4
+    assert "4 attempts" in result.describe()
 
 
 def test_nothing_listening() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    (result,) = run_smoke_tests([SmokeTest(timeout=1)], scheme="http", host="127.0.0.1", port=port)
+    (result,) = run_smoke_tests(
+        [SmokeTest(timeout=1, deadline=0.1)], scheme="http", host="127.0.0.1", port=port
+    )
+    assert result.attempts == 1
     assert result.status is None
     assert "no answer" in result.describe()

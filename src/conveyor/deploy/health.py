@@ -1,14 +1,19 @@
 """Wait until every service of a compose project is well, or say precisely which is not.
 
-A service is well when its container is healthy (or running, without a healthcheck), or
-has exited 0 without a restart policy (one-shot init). It has failed when it is unhealthy,
-exited non-zero, restarts (crash loop) or is dead. Polls `docker inspect` every 0.25 s.
+A service is well when its container is healthy, or, without a healthcheck, has been seen
+running without a restart for the stability window (a process that crashes two seconds
+after its start is not healthy at 0.0 s), or has exited 0 without a restart policy
+(one-shot init). It has failed when it is unhealthy, exited non-zero, restarts (crash loop)
+or is dead. When the containers a release should run are known (by their fingerprint),
+other containers of the service (one being replaced) are not looked at, so their stale
+readings cannot fail the wait. Polls `docker inspect` every 0.25 s.
 """
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from conveyor.ci import in_ci
+from conveyor.deploy.plan import FINGERPRINT_LABEL
 from conveyor.reports.console import output_console
 from conveyor.tools.compose import Compose, ContainerState
 
@@ -50,7 +56,9 @@ class HealthReport:
 
     @property
     def failing(self) -> list[ServiceHealth]:
-        return [s for s in self.services if s.verdict != "ok"]
+        """The services that failed; after a timeout, every one that is not well."""
+        failed = [s for s in self.services if s.verdict == "failed"]
+        return failed or [s for s in self.services if s.verdict != "ok"]
 
     def summary(self) -> str:
         """One line: what failed (or that all is well)."""
@@ -80,9 +88,18 @@ class HealthReport:
 
 
 def assess(
-    container: ContainerState | None, service: str, baseline_restarts: int = 0
+    container: ContainerState | None,
+    service: str,
+    baseline_restarts: int = 0,
+    *,
+    running_for: float = float("inf"),
+    window: float = 0.0,
 ) -> ServiceHealth:
-    """The verdict for one service from its container's state."""
+    """The verdict for one service from its container's state.
+
+    `running_for` is how long the container has been seen running without a restart; a
+    container without a healthcheck needs `window` seconds of it.
+    """
     if container is None:
         return ServiceHealth(service, "waiting", "has no container yet")
     if container.restart_count > baseline_restarts or container.status == "restarting":
@@ -94,7 +111,7 @@ def assess(
             container,
         )
     if container.status == "running":
-        return _assess_running(container, service)
+        return _assess_running(container, service, running_for, window)
     if container.status == "exited":
         if container.exit_code == 0 and not container.restart_policy:
             return ServiceHealth(service, "ok", "completed (exit 0)", container)
@@ -105,10 +122,20 @@ def assess(
     return ServiceHealth(service, verdict, f"is {container.status}", container)
 
 
-def _assess_running(container: ContainerState, service: str) -> ServiceHealth:
+def _assess_running(
+    container: ContainerState, service: str, running_for: float, window: float
+) -> ServiceHealth:
     health = container.health
     if health is None:
-        return ServiceHealth(service, "ok", "running (no healthcheck)", container)
+        if running_for >= window:
+            stable = f" {window:g}s without a restart" if window else ""
+            return ServiceHealth(service, "ok", f"running (no healthcheck){stable}", container)
+        return ServiceHealth(
+            service,
+            "waiting",
+            f"running (no healthcheck): must stay up {window:g}s without a restart",
+            container,
+        )
     if health == "healthy":
         return ServiceHealth(service, "ok", "healthy", container)
     if health == "unhealthy":
@@ -116,18 +143,51 @@ def _assess_running(container: ContainerState, service: str) -> ServiceHealth:
     return ServiceHealth(service, "waiting", f"health {health}", container)
 
 
+class Stability:
+    """How long each container has been seen running without a restart (monotonic clock)."""
+
+    def __init__(self) -> None:
+        self._since: dict[tuple[str, int], float] = {}
+
+    def observe(self, containers: Sequence[ContainerState], now: float) -> None:
+        seen = set()
+        for c in containers:
+            if c.status == "running":
+                key = (c.id, c.restart_count)
+                seen.add(key)
+                self._since.setdefault(key, now)
+        for key in set(self._since) - seen:
+            del self._since[key]
+
+    def running_for(self, container: ContainerState, now: float) -> float:
+        since = self._since.get((container.id, container.restart_count))
+        return 0.0 if since is None else now - since
+
+
 def assess_all(
     containers: Sequence[ContainerState],
     services: Sequence[str],
-    baseline: dict[str, int] | None = None,
+    baseline: Mapping[str, int] | None = None,
+    *,
+    expected: Mapping[str, str] | None = None,
+    running_for: Callable[[ContainerState], float] = lambda c: float("inf"),
+    window: float = 0.0,
 ) -> list[ServiceHealth]:
-    """One verdict per service (the worst of its containers)."""
+    """One verdict per service (the worst of its containers).
+
+    With `expected` (service -> fingerprint), only the containers of that release count.
+    """
     rank = {"failed": 0, "waiting": 1, "ok": 2}
     verdicts: list[ServiceHealth] = []
+    start = (baseline or {}).get
     for service in services:
         mine = [c for c in containers if c.service == service]
-        start = (baseline or {}).get
-        results = [assess(c, service, start(c.id, 0)) for c in mine] or [assess(None, service)]
+        if expected is not None and service in expected:
+            mine = [c for c in mine if c.labels.get(FINGERPRINT_LABEL) == expected[service]]
+        results = [
+            assess(c, service, start(c.id, 0), running_for=running_for(c), window=window)
+            for c in mine
+        ] or [assess(None, service)]
         verdicts.append(min(results, key=lambda r: rank[r.verdict]))
     return verdicts
 
@@ -177,22 +237,35 @@ def wait_healthy(
     timeout: float,
     log_lines: int = 50,
     progress: Progress | None = None,
-    baseline: dict[str, int] | None = None,
+    baseline: Mapping[str, int] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    window: float = 0.0,
+    expected: Mapping[str, str] | None = None,
 ) -> HealthReport:
     """Poll until every service is well, one fails, or `timeout` passes.
 
     `baseline` maps container IDs to restart counts that are not (yet) a crash loop; by
-    default, the counts seen at the first poll.
+    default, the counts seen at the first poll. `window` is the stability window of
+    services without a healthcheck; `expected` the fingerprints of the release's containers.
     """
     started = clock()
     verdicts: list[ServiceHealth] = []
     timed_out = False
+    stability = Stability()
     while True:
         containers = compose.containers()
         if baseline is None:  # only restarts during this wait count as a crash loop
             baseline = {c.id: c.restart_count for c in containers}
-        verdicts = assess_all(containers, services, baseline)
+        now = clock()
+        stability.observe(containers, now)
+        verdicts = assess_all(
+            containers,
+            services,
+            baseline,
+            expected=expected,
+            running_for=functools.partial(stability.running_for, now=now),
+            window=window,
+        )
         elapsed = clock() - started
         if progress is not None:
             progress.update(verdicts, elapsed)

@@ -1,8 +1,11 @@
 """The release ledger: which images ran on a target, when, from which commit, deployed by whom.
 
 It lives on the target's Docker engine, not on the machine that deploys: each release is a
-small labelled volume (`conveyor-release-<project>-<id>`) whose labels hold the record,
-including the resolved compose configuration it ran with. A later `inv releases` or
+small labelled volume (`conveyor-release-<project>-<id>`) whose labels hold the record. A
+record holds no secret, yet restores the release exactly: per service the image and its ID,
+the compose files as written (not interpolated; paths relative to the project), the names
+of the env files (never their contents), the tag variable and the git sha. A restore renders
+those files again with today's env files. A later `inv releases` or
 `inv rollback` from another machine (a fresh CI runner on the same DOCKER_HOST or context)
 reads the same ledger; volumes need no image, and one `volume ls` + `volume inspect` lists
 them. Records are written while the deploy lock is held, one create per release.
@@ -20,10 +23,11 @@ import os
 import socket
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conveyor.errors import ConfigError
 from conveyor.tools.compose import Compose, ContainerState, EngineRecord
@@ -48,8 +52,17 @@ class ServiceImage(BaseModel):
     image_id: str
 
 
+class ComposeFile(BaseModel):
+    """One compose file as written: its path relative to the project, and its text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    text: str
+
+
 class Release(BaseModel):
-    """One entry of the ledger."""
+    """One entry of the ledger (records of older versions load without their extra keys)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -62,13 +75,30 @@ class Release(BaseModel):
     by: str
     outcome: Outcome
     note: str = ""
-    config: Optional[str] = None  # noqa: UP045 - `compose config` output it ran with
+    compose_files: list[ComposeFile] = Field(default_factory=list)
+    env_files: list[str] = Field(default_factory=list)  # names only, relative to the project
+    variables: dict[str, str] = Field(default_factory=dict)  # the tag variable, never secrets
+    restored_from: Optional[int] = None  # noqa: UP045 - the release a rollback brought back
 
     def same_images(self, services: Mapping[str, ServiceImage]) -> bool:
         """True when `services` run exactly this release's image IDs."""
         return {k: v.image_id for k, v in self.services.items()} == {
             k: v.image_id for k, v in services.items()
         }
+
+
+@dataclass(frozen=True)
+class ReleaseSource:
+    """Where a release's configuration comes from: compose files as written, env file names,
+    the variables Conveyor sets (the tag). Nothing in it is a secret."""
+
+    compose_files: tuple[ComposeFile, ...] = ()
+    env_files: tuple[str, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, release: Release) -> ReleaseSource:
+        return cls(tuple(release.compose_files), tuple(release.env_files), release.variables)
 
 
 def running_images(containers: list[ContainerState]) -> dict[str, ServiceImage]:
@@ -96,13 +126,12 @@ def record_labels(release: Release) -> dict[str, str]:
     """The labels of the volume that stores `release`.
 
     The record is plain JSON (readable with `docker volume inspect`) unless it would be too
-    long for one command-line argument; then its compose configuration is gzipped.
+    long for one command-line argument; then it is stored gzipped.
     """
     record = release.model_dump_json()
-    if len(record) > PLAIN_RECORD_MAX and release.config is not None:
-        packed = base64.b64encode(gzip.compress(release.config.encode("utf-8"), mtime=0))
-        squeezed = release.model_copy(update={"config": GZIP_PREFIX + packed.decode("ascii")})
-        record = squeezed.model_dump_json()
+    if len(record) > PLAIN_RECORD_MAX:
+        packed = base64.b64encode(gzip.compress(record.encode("utf-8"), mtime=0))
+        record = GZIP_PREFIX + packed.decode("ascii")
     return {
         PROJECT_LABEL: release.project,
         ENV_LABEL: release.env,
@@ -114,13 +143,11 @@ def record_labels(release: Release) -> dict[str, str]:
 def parse_record(volume: EngineRecord) -> Release:
     """The release a ledger volume stores; ConfigError naming the volume when unreadable."""
     try:
-        release = Release.model_validate_json(volume.labels.get(RECORD_LABEL, ""))
-        config = release.config or ""
-        if config.startswith(GZIP_PREFIX):  # `compose config` output never starts so
-            packed = base64.b64decode(config[len(GZIP_PREFIX) :], validate=True)
-            unpacked = gzip.decompress(packed).decode("utf-8")
-            release = release.model_copy(update={"config": unpacked})
-        return release
+        record = volume.labels.get(RECORD_LABEL, "")
+        if record.startswith(GZIP_PREFIX):  # JSON never starts so
+            packed = base64.b64decode(record[len(GZIP_PREFIX) :], validate=True)
+            record = gzip.decompress(packed).decode("utf-8")
+        return Release.model_validate_json(record)
     except (ValidationError, ValueError, OSError, EOFError, zlib.error) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(
@@ -176,9 +203,11 @@ class Ledger:
         outcome: Outcome,
         git_sha: str | None,
         note: str = "",
-        config: str | None = None,
+        source: ReleaseSource | None = None,
+        restored_from: int | None = None,
     ) -> Release:
         """Append a release: one new labelled volume on the target's engine."""
+        source = source or ReleaseSource()
         release = Release(
             id=max((r.id for r in self.releases()), default=0) + 1,
             env=self.env,
@@ -189,7 +218,10 @@ class Ledger:
             by=deployer(),
             outcome=outcome,
             note=note,
-            config=config,
+            compose_files=list(source.compose_files),
+            env_files=list(source.env_files),
+            variables=dict(source.variables),
+            restored_from=restored_from,
         )
         labels = record_labels(release)
         name = self.volume_name(release.id)

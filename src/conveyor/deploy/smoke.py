@@ -3,6 +3,10 @@
 A smoke path is a path: it must start with '/', and may carry no scheme, host, user info or
 backslash, so a config entry cannot send the request anywhere but the target. Redirects are
 not followed (a 3xx is the answer), for the same reason.
+
+Each test is retried until its deadline: a service without a healthcheck (or a proxy whose
+upstream is still starting) may need a few seconds before it answers, and a release must
+not be rolled back for that. The last answer is the one reported.
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from conveyor.config import SmokeTest
 from conveyor.errors import ConfigError
 from conveyor.validate import host_problem
 
+RETRY_SECONDS = 0.5
 _PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?")
 
 
@@ -32,6 +37,7 @@ class SmokeResult:
     status: int | None
     seconds: float
     error: str = ""
+    attempts: int = 1
 
     @property
     def passed(self) -> bool:
@@ -39,7 +45,8 @@ class SmokeResult:
 
     def describe(self) -> str:
         got = str(self.status) if self.status is not None else self.error
-        return f"GET {self.url} -> {got} (expected {self.expected}, {self.seconds:.2f}s)"
+        tries = f", {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"GET {self.url} -> {got} (expected {self.expected}, {self.seconds:.2f}s{tries})"
 
 
 def validate_host(host: str) -> str:
@@ -99,8 +106,37 @@ def probe(url: str, expected: int, timeout: float) -> SmokeResult:
     return SmokeResult(url, expected, status, time.perf_counter() - started, error)
 
 
+def probe_until(
+    url: str,
+    expected: int,
+    timeout: float,
+    deadline: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SmokeResult:
+    """GET `url` until it answers `expected` or `deadline` seconds have passed."""
+    started = clock()
+    attempts = 0
+    while True:
+        attempts += 1
+        result = probe(url, expected, timeout)
+        if result.passed or clock() - started + RETRY_SECONDS >= deadline:
+            return replace(result, attempts=attempts)
+        sleep(RETRY_SECONDS)
+
+
 def run_smoke_tests(
     tests: Sequence[SmokeTest], *, scheme: str, host: str, port: int | None
 ) -> list[SmokeResult]:
-    """Run every smoke test once, in order; the results (callers decide the gate)."""
-    return [probe(smoke_url(scheme, host, port, t.path), t.status, t.timeout) for t in tests]
+    """Run every smoke test in order, each until it passes or its deadline passes.
+
+    A failed test stops the run: the ones after it would only wait out their deadlines.
+    """
+    results: list[SmokeResult] = []
+    for test in tests:
+        url = smoke_url(scheme, host, port, test.path)
+        results.append(probe_until(url, test.status, test.timeout, test.deadline))
+        if not results[-1].passed:
+            break
+    return results

@@ -2,6 +2,9 @@
 
 Without `--env` they act on `[tool.conveyor.deploy] compose-files`; with it, on that
 environment's overlay, env file and project name (the same target `inv deploy` uses).
+`up` is a deploy without rollback: the same preflight (images, free ports, healthchecks,
+bind mounts), the deploy lock, only what changed brought up, the release recorded. On a
+`confirm` environment `up` and `down` need --yes (or CI); `down --volumes` always --yes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from invoke.context import Context
 from invoke.tasks import Task, task
 
 from conveyor.deploy.health import Progress, wait_healthy
+from conveyor.deploy.orchestrate import Deployer
+from conveyor.deploy.signals import Interrupted
 from conveyor.deploy.target import Target, parse_seconds, resolve_target
 from conveyor.errors import GateFailedError
 from conveyor.reports.console import output_console
@@ -39,6 +44,7 @@ def check_health(target: Target, compose: Compose, *, timeout: float | None = No
             timeout=target.settings.health_timeout if timeout is None else timeout,
             log_lines=target.settings.log_lines,
             progress=progress,
+            window=target.settings.stability_window,
         )
     if not report.healthy:
         print(report.details(), file=sys.stderr, flush=True)
@@ -54,17 +60,35 @@ def check_health(target: Target, compose: Compose, *, timeout: float | None = No
         "env": ENV_HELP,
         "tag": "image tag (sets the deploy tag variable)",
         "wait": "then wait for health",
+        "yes": "confirm on a `confirm` environment (implied when CI is set)",
     }
 )
 @reports_errors
-def up(c: Context, env: str | None = None, tag: str | None = None, wait: bool = True) -> None:
-    """Start the compose project in the background (images must exist), then wait for health."""
-    target, compose = _target(c, env, tag)
-    compose.config()
-    compose.ping()
-    compose.up(timeout=target.settings.health_timeout + 120)
-    if wait:
-        print(check_health(target, compose), flush=True)
+def up(
+    c: Context, env: str | None = None, tag: str | None = None, wait: bool = True, yes: bool = False
+) -> None:
+    """Start what changed (images must exist) under the deploy lock, record it, wait for health."""
+    project = project_of(c)
+    deployer = Deployer(resolve_target(project, env, tag), root=str(project.root))
+    try:
+        result = deployer.start(yes=yes, wait=wait)
+    except Interrupted as exc:
+        raise GateFailedError(f"{exc}; nothing was changed", exit_code=exc.exit_code) from None
+    label = deployer.target.label
+    if not result.ok:
+        print(deployer.runner.mask(result.details), file=sys.stderr, flush=True)
+        raise GateFailedError(
+            f"{label}: {deployer.runner.mask(result.failure)}",
+            hint="see the probe output and logs above; `inv logs` shows more; "
+            f"nothing is rolled back by `up` (`inv rollback --env {env or 'default'}` does)",
+        )
+    release = result.release.id if result.release is not None else "?"
+    checked = result.health.summary() if result.health is not None else "health not checked"
+    print(f"{label}: up, {checked}; release {release} recorded", flush=True)
+    if result.interrupted is not None:
+        raise GateFailedError(
+            f"{result.interrupted} after {label} came up", exit_code=result.exit_code
+        )
 
 
 @task(help={"env": ENV_HELP, "timeout": "seconds to wait (default: health-timeout from config)"})
@@ -75,15 +99,24 @@ def health(c: Context, env: str | None = None, timeout: str | None = None) -> No
     print(check_health(target, compose, timeout=parse_seconds("timeout", timeout)), flush=True)
 
 
-@task(help={"env": ENV_HELP, "volumes": "also remove named volumes"})
+@task(
+    help={
+        "env": ENV_HELP,
+        "volumes": "also remove named volumes (their data is lost)",
+        "yes": "confirm on a `confirm` environment (--volumes: always needed there)",
+    }
+)
 @reports_errors
-def down(c: Context, env: str | None = None, volumes: bool = False) -> None:
-    """Stop and remove the project's containers and networks."""
-    target, compose = _target(c, env)
-    compose.config()
-    compose.ping()
-    compose.down(volumes=volumes)
-    print(f"{target.label}: down", flush=True)
+def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = False) -> None:
+    """Stop and remove the project's containers and networks (under the deploy lock)."""
+    project = project_of(c)
+    deployer = Deployer(resolve_target(project, env), root=str(project.root))
+    deployer.compose.ping()
+    try:
+        deployer.down(yes=yes, volumes=volumes)
+    except Interrupted as exc:
+        raise GateFailedError(f"{exc}", exit_code=exc.exit_code) from None
+    print(f"{deployer.target.label}: down", flush=True)
 
 
 @task(help={"env": ENV_HELP, "service": "one service (default: all)", "tail": "lines per service"})

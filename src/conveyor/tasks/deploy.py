@@ -1,7 +1,12 @@
 """Invoke tasks: `inv deploy`, `inv rollback`, `inv releases`.
 
 A deploy is gated on health and smoke tests and rolls every service back on failure; see
-`conveyor.deploy.orchestrate` for the order of steps.
+`conveyor.deploy.orchestrate` for the order of steps. Exit codes: 0 the release is live;
+1 it failed (or was interrupted) and the previous release serves again, or nothing was
+changed; 2 invalid input or a tool that could not run, before anything changed; 3 the
+rollback failed too: the report (`reports/deploy-<env>.json`), annotation and step summary
+say what runs now and the command to recover; 128+N (130, 143) SIGINT/SIGTERM arrived
+after the release went live (it stays live).
 """
 
 from __future__ import annotations
@@ -53,27 +58,70 @@ def _deployer(
     return deployer, project.reports
 
 
+def what_runs(result: DeployResult) -> str:
+    """`app=demo:1 (running, healthy), store=... (restarting)`: what the target runs now."""
+    parts = []
+    for c in sorted(result.running, key=lambda c: c.service):
+        state = c.status + (f", {c.health}" if c.health else "")
+        parts.append(f"{c.service}={c.image} ({state})")
+    return ", ".join(parts) or "nothing"
+
+
 def _finish(deployer: Deployer, result: DeployResult, what: str, reports: Path) -> None:
-    """Print and record what runs now; raise GateFailedError (exit 1) when it failed."""
+    """Print and record what runs now; exit non-zero (see DeployResult.exit_code) on failure."""
     console = output_console(stderr=True)
     label = deployer.target.label
+    mask = deployer.runner.mask
     console.print(running_table(result.running, f"{label}: running now"))
-    written = write_deploy_report(reports, deployer.target, result, what)
+    written = write_deploy_report(reports, deployer.target, result, what, mask)
     console.print(f"report: {written}")
     if result.ok and result.release is not None:
         line = f"{what} of {label}: release {result.release.id} is live"
         print(line, flush=True)
         write_step_summary(f"### {line}\n")
+        if result.interrupted is not None:
+            raise GateFailedError(
+                f"{result.interrupted} after release {result.release.id} went live; it stays live",
+                exit_code=result.exit_code,
+            )
         return
+    failure = mask(result.failure)
+    if result.rollback_error:
+        _rollback_failed(result, what, label, failure, mask)
     if result.restored is not None and result.restore_health is not None:
-        state = "healthy" if result.restore_health.healthy else result.restore_health.summary()
-        now = f"rolled back to release {result.restored.id} ({state})"
-    else:
+        now = f"rolled back to release {result.restored.id} (healthy)"
+    elif result.removed:
         now = "no previous release to restore; the failed one was removed"
-    write_step_summary(f"### {what} of {label} failed\n\n{result.failure}\n\n{now}\n")
-    message = f"{what} of {label} failed: {result.failure}; {now}"
+    elif result.release is not None:
+        now = f"release {result.release.id} runs, unhealthy"
+    else:
+        now = "nothing was changed"
+    write_step_summary(f"### {what} of {label} failed\n\n{failure}\n\n{now}\n")
+    message = f"{what} of {label} failed: {failure}; {now}"
     emit_annotations([Annotation("error", message, title=f"{what} failed")])
-    raise GateFailedError(message)
+    raise GateFailedError(message, exit_code=result.exit_code)
+
+
+def _rollback_failed(
+    result: DeployResult, what: str, label: str, failure: str, mask: Callable[[str], str]
+) -> None:
+    """The rollback itself failed: say what runs now and how to recover (exit 3)."""
+    error = mask(result.rollback_error)
+    first = error.splitlines()[0] if error else "unknown error"
+    runs = what_runs(result)
+    message = (
+        f"{what} of {label} failed and so did the rollback: {first}. Running now: {runs}. "
+        f"Recover with: {result.recover}"
+    )
+    write_step_summary(
+        f"### {what} of {label} failed, and the rollback failed too\n\n"
+        f"- deploy failure: {failure}\n- rollback failure: {first}\n"
+        f"- running now: {runs}\n- recover: `{result.recover}`\n"
+    )
+    emit_annotations([Annotation("error", message, title="rollback failed")])
+    raise GateFailedError(
+        message, hint="\n".join(error.splitlines()[1:]), exit_code=result.exit_code
+    )
 
 
 @task(
@@ -134,8 +182,19 @@ def releases(c: Context, env: str) -> None:
     deployer, _ = _deployer(c, env)
     deployer.compose.ping()
     recorded = deployer.ledger.releases()
-    live = deployer.ledger.live(running_images(deployer.compose.containers()))
+    running = deployer.compose.containers()
+    live = deployer.ledger.live(running_images(running))
     output_console().print(releases_table(recorded, live))
+    root = Path(deployer.root)
+    for container in sorted(running, key=lambda c: c.service):
+        sources = container.bind_sources
+        mounted = [p for p in sources if p == str(root) or p.startswith(f"{root}/")]
+        if mounted and live is not None:
+            print(
+                f"note: {container.service} runs files bind-mounted from this host ({mounted[0]}): "
+                "the ledger tracks images; those files are whatever is checked out now",
+                flush=True,
+            )
 
 
 TASKS: list[Task[Callable[..., Any]]] = [deploy, rollback, releases]

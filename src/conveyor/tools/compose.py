@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ class PublishedPort:
 
 
 @dataclass(frozen=True)
+class BindMount:
+    """A host path a service mounts (`./:/code`): its files are the host's, not the image's."""
+
+    service: str
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """What the rendered compose configuration says about one service."""
 
@@ -51,6 +61,25 @@ class ServiceSpec:
     image: str | None
     ports: tuple[PublishedPort, ...] = ()
     has_healthcheck: bool = False
+    healthcheck_disabled: bool = False
+    builds: bool = False
+    binds: tuple[BindMount, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComposeConfig:
+    """`compose config` output: the services, and the whole document (for fingerprints)."""
+
+    services: dict[str, ServiceSpec]
+    document: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What the engine knows about a local image that matters to a deploy."""
+
+    id: str
+    has_healthcheck: bool
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,8 @@ class ContainerState:
     started_at: str = ""
     oneoff: bool = False
     host_ports: tuple[int, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    bind_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,23 +125,43 @@ class EngineRecord:
 
 @dataclass(frozen=True)
 class ComposeTarget:
-    """Which compose project to act on: files, project name, variables, docker context."""
+    """Which compose project to act on: files, project name, variables, docker context.
+
+    `project_directory` is where relative paths in the files resolve (build contexts, secret
+    and env files, bind mounts); by default the first file's directory. A release restored
+    from copies of its compose files sets it to the checkout, so the copies can live anywhere.
+    """
 
     files: tuple[Path, ...]
     project: str
     env_file: Path | None = None
     context: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    project_directory: Path | None = None
 
     def with_files(self, *extra: Path) -> ComposeTarget:
-        """The same target with more compose files layered on top (e.g. a rollback pin)."""
-        return ComposeTarget(
-            files=self.files + tuple(extra),
-            project=self.project,
-            env_file=self.env_file,
-            context=self.context,
-            variables=self.variables,
+        """The same target with more compose files layered on top (e.g. a release overlay)."""
+        return replace(self, files=self.files + tuple(extra))
+
+    def with_base(
+        self,
+        files: Sequence[Path],
+        variables: Mapping[str, str],
+        directory: Path | None = None,
+    ) -> ComposeTarget:
+        """The same project from other compose files (e.g. copies of recorded ones) whose
+        relative paths resolve in `directory` (default: this target's project directory)."""
+        return replace(
+            self,
+            files=tuple(files),
+            variables=dict(variables),
+            project_directory=directory or self.directory,
         )
+
+    @property
+    def directory(self) -> Path:
+        """Where relative paths in the compose files resolve."""
+        return self.project_directory or self.files[0].parent
 
 
 def detect_compose(runner: Runner, docker: str = "docker") -> tuple[str, ...]:
@@ -162,21 +213,51 @@ def parse_ports(service: str, entries: Sequence[Any]) -> tuple[PublishedPort, ..
     return tuple(found)
 
 
+def parse_binds(service: str, entries: Sequence[Any]) -> tuple[BindMount, ...]:
+    """Host paths a service mounts: v1 strings (`/abs/src:/code:rw`) or v2 `type: bind`."""
+    found: list[BindMount] = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            if entry.get("type") == "bind" and entry.get("source"):
+                found.append(
+                    BindMount(service, str(entry["source"]), str(entry.get("target") or ""))
+                )
+            continue
+        source, _, rest = str(entry).partition(":")
+        if source.startswith(("/", ".", "~")) and rest:  # else a named volume or anonymous
+            found.append(BindMount(service, source, rest.split(":")[0]))
+    return tuple(found)
+
+
 def parse_config(text: str) -> dict[str, ServiceSpec]:
     """Services of `compose config` output (YAML from both Compose versions)."""
+    return load_config(text).services
+
+
+def load_config(text: str) -> ComposeConfig:
+    """`compose config` output (YAML from both Compose versions) as typed services."""
     data = yaml.safe_load(text) or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError("compose config: the rendered configuration is not a mapping")
     services = data.get("services") or {}
     specs: dict[str, ServiceSpec] = {}
     for name, raw in services.items():
         body = raw or {}
         health = body.get("healthcheck") or {}
+        disabled = bool(health.get("disable", False)) or health.get("test") in (
+            ["NONE"],
+            "NONE",
+        )
         specs[str(name)] = ServiceSpec(
             name=str(name),
             image=body.get("image"),
             ports=parse_ports(str(name), body.get("ports") or []),
-            has_healthcheck=bool(health) and not health.get("disable", False),
+            has_healthcheck=bool(health) and not disabled,
+            healthcheck_disabled=disabled,
+            builds=bool(body.get("build")),
+            binds=parse_binds(str(name), body.get("volumes") or []),
         )
-    return specs
+    return ComposeConfig(services=specs, document=data)
 
 
 @dataclass(frozen=True)
@@ -285,6 +366,12 @@ def parse_inspect(text: str) -> list[ContainerState]:
                 started_at=str(state.get("StartedAt", "")),
                 oneoff=str(labels.get(ONEOFF_LABEL, "False")).lower() == "true",
                 host_ports=_host_ports(item),
+                labels={str(k): str(v) for k, v in labels.items()},
+                bind_sources=tuple(
+                    str(m.get("Source", ""))
+                    for m in item.get("Mounts") or []
+                    if m.get("Type") == "bind"
+                ),
             )
         )
     return states
@@ -385,6 +472,8 @@ class Compose:
         for path in self.target.files:
             argv += ["-f", str(path)]
         argv += ["-p", self.target.project]
+        if self.target.project_directory is not None:
+            argv += ["--project-directory", str(self.target.project_directory)]
         if self.target.env_file is not None:
             argv += ["--env-file", str(self.target.env_file)]
         return argv + list(args)
@@ -393,7 +482,7 @@ class Compose:
         return dict(self.target.variables)
 
     def _cwd(self) -> Path:
-        return self.target.files[0].parent
+        return self.target.directory
 
     def run_compose(self, *args: str, timeout: float | None = None) -> str:
         """Run one Compose subcommand; its stdout."""
@@ -425,6 +514,12 @@ class Compose:
         """Validate and render the compose files; ConfigError (naming them) when malformed."""
         return parse_config(self.render())
 
+    def default_image(self, service: str) -> str:
+        """The name Compose gives the image of a build-only service (no `image:`)."""
+        if self.is_v2:
+            return f"{self.target.project}-{service}"
+        return f"{re.sub(r'[^-_a-z0-9]', '', self.target.project.lower())}_{service}"
+
     def render(self) -> str:
         """`compose config`: the resolved configuration as YAML; ConfigError when malformed."""
         missing = [p for p in self.target.files if not p.is_file()]
@@ -445,9 +540,21 @@ class Compose:
             ) from None
         return text
 
-    def up(self, services: Sequence[str] = (), *, timeout: float | None = None) -> None:
-        """Create/recreate and start in the background; images must already exist."""
-        self.run_compose("up", "-d", "--no-build", "--remove-orphans", *services, timeout=timeout)
+    def up(
+        self,
+        services: Sequence[str] = (),
+        *,
+        timeout: float | None = None,
+        no_deps: bool = False,
+    ) -> None:
+        """Create/recreate and start in the background; images must already exist.
+
+        `no_deps` leaves the services' dependencies alone (they are not recreated or started).
+        """
+        deps = ["--no-deps"] if no_deps else []
+        self.run_compose(
+            "up", "-d", "--no-build", "--remove-orphans", *deps, *services, timeout=timeout
+        )
 
     def remove(self, services: Sequence[str]) -> None:
         """Stop and remove the containers of `services`."""
@@ -483,10 +590,28 @@ class Compose:
 
     def image_id(self, reference: str) -> str | None:
         """The local image ID a reference points to, or None when absent."""
+        facts = self.image_facts(reference)
+        return facts.id if facts is not None else None
+
+    def image_facts(self, reference: str) -> ImageFacts | None:
+        """The image's ID and whether it declares a HEALTHCHECK; None when absent."""
         done = self.run_docker(
-            "image", "inspect", "--format", "{{.Id}}", reference, ok_codes=(0, 1)
-        )
-        return (done.stdout.strip() or None) if done.returncode == 0 else None
+            "image", "inspect", "--format", "{{json .Id}} {{json .Config}}",
+            reference, ok_codes=(0, 1),
+        )  # fmt: skip
+        if done.returncode != 0 or not done.stdout.strip():
+            return None
+        image_id, _, config = done.stdout.strip().partition(" ")
+        health = (json.loads(config or "null") or {}).get("Healthcheck") or {}
+        test = health.get("Test") or []
+        return ImageFacts(id=json.loads(image_id), has_healthcheck=bool(test) and test[0] != "NONE")
+
+    def stop_and_remove(self, containers: Sequence[str], *, grace: int = 10) -> None:
+        """Stop containers (SIGTERM, then SIGKILL after `grace` s) and remove them by ID."""
+        if containers:
+            self.run_docker("stop", "--time", str(grace), *containers, ok_codes=(0, 1),
+                            timeout=grace + 60)  # fmt: skip
+            self.run_docker("rm", "--force", *containers, ok_codes=(0, 1))
 
     # -- small records kept on the engine ------------------------------------------------
 
@@ -536,6 +661,27 @@ class Compose:
     def remove_container(self, container: str) -> None:
         """Remove a container by ID (absent already is fine)."""
         self.run_docker("rm", "--force", container, ok_codes=(0, 1))
+
+    def put_file(self, container: str, path: str, text: str) -> bool:
+        """Write a small file into a (created, never started) container; False if it is gone.
+
+        `docker cp` works on stopped containers and through DOCKER_HOST, which makes a marker
+        container's file a record that, unlike labels, can change.
+        """
+        with tempfile.TemporaryDirectory(prefix="conveyor-") as scratch:
+            local = Path(scratch) / Path(path).name
+            local.write_text(text, encoding="utf-8")
+            done = self.run_docker("cp", str(local), f"{container}:{path}", ok_codes=(0, 1))
+        return done.returncode == 0
+
+    def read_file(self, container: str, path: str) -> str | None:
+        """A small file from a container; None when the container or the file is absent."""
+        with tempfile.TemporaryDirectory(prefix="conveyor-") as scratch:
+            done = self.run_docker("cp", f"{container}:{path}", scratch, ok_codes=(0, 1))
+            local = Path(scratch) / Path(path).name
+            if done.returncode != 0 or not local.is_file():
+                return None
+            return local.read_text(encoding="utf-8", errors="replace")
 
 
 def _label_args(labels: Mapping[str, str]) -> list[str]:
