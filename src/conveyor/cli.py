@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         help="check dependencies offline: 'safety-db' (that package's data) or a directory"
         " with safety's insecure.json files (default: safety's online database)",
     )
+    init.add_argument(
+        "--accept-stale-data",
+        metavar="REASON",
+        help="accept offline advisory data older than max-data-age, for this reason"
+        " ([tool.conveyor.security] accept-stale-data)",
+    )
 
     doc = commands.add_parser("doctor", help="check every prerequisite and how to fix it")
     doc.add_argument("path", nargs="?", default=".", help="the project root (default: .)")
@@ -78,6 +84,7 @@ def run_init(args: argparse.Namespace) -> int:
         docker=args.docker,
         conveyor_source=args.conveyor_source,
         safety_db=args.safety_db,
+        accept_stale_data=args.accept_stale_data,
     )
     layout, changes = plan(root, options)
     code = "application code" if layout.application else f"package {layout.package}"

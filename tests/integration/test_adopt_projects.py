@@ -23,6 +23,7 @@ import pytest
 
 from conveyor.reports.annotations import junit_totals
 from conveyor.sessions import typecheck
+from conveyor.tools import pyright
 from tests.conftest import REPO_ROOT, require_tool
 from tests.integration._consumers import init, lock, run
 
@@ -35,6 +36,8 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures" / "projects"
 SESSIONS = ("lint", "types", "tests-3.12", "coverage", "security", "licenses")
 NOX = ("uv", "run", "--frozen", "--group", "nox", "nox")
 """What init prints and writes into the workflow: nox from its group, whatever `dev` holds."""
+OFFLINE = ("--safety-db", "safety-db", "--accept-stale-data", "no advisory API reachable here")
+"""No vulnerability API is reachable here: safety checks the safety-db package's (2021) data."""
 PLANTED_TEST = {
     "pytest": "def test_planted() -> None:\n    assert 1 == 2\n",
     "unittest": (
@@ -48,7 +51,7 @@ def adopt(tmp_path: Path, name: str) -> Path:
     """A copy of the fixture, adopted with `conveyor init` (offline advisory data) and locked."""
     root = tmp_path / name
     shutil.copytree(FIXTURES / name, root)
-    assert init(root, "--safety-db", "safety-db") == 0
+    assert init(root, *OFFLINE) == 0
     lock(root)
     return root
 
@@ -135,13 +138,16 @@ def test_each_project_keeps_its_pins_and_gets_what_it_lacks(tmp_path: Path) -> N
     require_tool("uv")
     root = tmp_path / "src-groups-ty"
     shutil.copytree(FIXTURES / "src-groups-ty", root)
-    assert init(root, "--safety-db", "safety-db") == 0
+    assert init(root, *OFFLINE) == 0
     data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     groups = data["dependency-groups"]
     assert groups["lint"] == ["ruff==0.6.9"]  # the project's pin, not Conveyor's newest
     assert groups["typing"][0] == "ty==0.0.107"
     assert groups["test"] == ["pytest>=8.3", "coverage[toml]>=7.6"]  # the project's own
     assert data["tool"]["conveyor"]["env"] == {"PYTHONPATH": "tasks"}
+    security = data["tool"]["conveyor"]["security"]
+    assert security["safety-db"] == "safety-db"
+    assert security["accept-stale-data"] == {"reason": "no advisory API reachable here"}
     apart = {
         next(iter(m.values()))
         for pair in data["tool"]["uv"]["conflicts"]
@@ -181,3 +187,30 @@ def test_a_blocking_mypy_error_is_reported_as_such(tmp_path: Path) -> None:
     blocked = typecheck.blocking_error(done.stdout + done.stderr)
     assert blocked is not None
     assert "conftest" in blocked
+
+
+def test_basedpyright_reports_what_the_adapter_reads(tmp_path: Path) -> None:
+    """A real basedpyright (`--outputjson`) on a project that configures it: the rule, file
+    and line of a wrong return type, as the `types` session reads them."""
+    require_tool("uv")
+    venv = tmp_path / "venv"
+    python = str(venv / "bin" / "python")
+    for argv in (
+        ("uv", "venv", "-q", "--python", sys.executable, str(venv)),
+        ("uv", "pip", "install", "-q", "--python", python, "basedpyright==1.40.2"),
+    ):
+        done = run(tmp_path, *argv)
+        assert done.returncode == 0, done.stdout + done.stderr
+    project = tmp_path / "checked"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "checked"\nversion = "0"\n\n[tool.basedpyright]\ninclude = ["src"]\n'
+    )
+    (project / "src" / "mod.py").write_text('def one() -> int:\n    return "one"\n')
+    checker = pyright.pyright_argv(str(venv / "bin" / "basedpyright"), python)
+    done = run(project, *checker)
+    assert done.returncode == 1, done.stdout + done.stderr
+    errors = [d for d in pyright.parse_report(done.stdout, "basedpyright") if d.error]
+    assert [(d.rule, Path(d.path).name, d.line) for d in errors] == [
+        ("reportReturnType", "mod.py", 2)
+    ]

@@ -67,6 +67,7 @@ class Options:
     docker: bool = False
     conveyor_source: str | None = None
     safety_db: str | None = None
+    accept_stale_data: str | None = None  # the reason offline advisory data may be old
 
 
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
@@ -151,6 +152,7 @@ def plan(
         docker=options.docker,
         conveyor_source=options.conveyor_source,
         safety_db=options.safety_db,
+        accept_stale_data=options.accept_stale_data,
         runner=runner,
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]

@@ -81,6 +81,7 @@ def conveyor_table(
     docker: bool,
     safety_db: str | None = None,
     env: dict[str, str] | None = None,
+    accept_stale_data: str | None = None,
 ) -> str:
     """The `[tool.conveyor]` table for the detected layout, with the session environment the
     project's tools need (e.g. PYTHONPATH for a coverage plugin), an offline safety DB, and
@@ -95,8 +96,13 @@ def conveyor_table(
     if env:
         pairs = ", ".join(f"{key} = {_toml_string(value)}" for key, value in env.items())
         lines.append(f"env = {{ {pairs} }}")
+    security = []
     if safety_db:
-        lines += ["", "[tool.conveyor.security]", f"safety-db = {_toml_string(safety_db)}"]
+        security.append(f"safety-db = {_toml_string(safety_db)}")
+    if accept_stale_data:
+        security.append(f"accept-stale-data = {{ reason = {_toml_string(accept_stale_data)} }}")
+    if security:
+        lines += ["", "[tool.conveyor.security]", *security]
     found = layout.docker
     if docker or found.builds_image:
         image = layout.image if layout.application else layout.package
@@ -231,6 +237,7 @@ def extend(
     docker: bool = False,
     conveyor_source: str | None = None,
     safety_db: str | None = None,
+    accept_stale_data: str | None = None,
     runner: Runner = DEFAULT_RUNNER,
 ) -> str:
     """pyproject.toml with what Conveyor needs added (unchanged when it is all there)."""
@@ -253,6 +260,7 @@ def extend(
             docker=docker,
             safety_db=safety_db,
             env={k: v for k, v in env.items() if v},
+            accept_stale_data=accept_stale_data,
         )
         new = _append(new, table)
     try:
