@@ -125,9 +125,10 @@ def adoption_lines(layout: Layout) -> list[str]:
         + (f" (settings in {config.location})" if (config := testing.pytest_config(files)) else ""),
         f"types: {describe_checker(checker.type_checker(files))}",
     ]
-    extras = testing.extras_for_tests(files)
-    if extras:
-        lines.append(f"test dependencies: extra {', '.join(extras)} (installed from uv.lock)")
+    declared = [f"group {g}" for g in testing.groups_for_tests(files)]
+    declared += [f"extra {e}" for e in testing.extras_for_tests(files)]
+    if declared:
+        lines.append(f"test dependencies: {', '.join(declared)} (installed from uv.lock)")
     if found.missing:
         lines.append(
             f"Python {', '.join(found.missing)}: declared but not found here; their tests "

@@ -75,15 +75,14 @@ def passed(junit: str) -> int:
     return int(junit_totals(junit).split()[0])
 
 
-def plant_failures(root: Path, module: Path, runner: str) -> None:
-    """An unused import (lint), a wrong return type (types) and a failing test."""
+def plant_source_errors(module: Path) -> None:
+    """An unused import (lint) and a wrong return type (types), in code no test runs."""
     text = module.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     cut = next(i for i, line in enumerate(lines) if line.startswith(("import ", "from ")))
     lines.insert(cut + 1, "import os\n")
     lines.append('\n\ndef broken() -> int:\n    return "one"\n')
     module.write_text("".join(lines), encoding="utf-8")
-    (root / "tests" / "test_planted.py").write_text(PLANTED_TEST[runner], encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -120,25 +119,46 @@ def test_init_lock_and_every_session_green_then_planted_failures_fail(
     assert "noxfile.py" not in measured
     assert "tasks.py" not in measured
 
-    plant_failures(root, root / module, runner)
-    for session, expected in (
-        ("lint", "F401"),
-        ("types", "Incompatible return" if name != "src-groups-ty" else "invalid-explicit-return"),
-        ("tests-3.12", "test_planted"),
-    ):
+    plant_source_errors(root / module)
+    type_error = "invalid-explicit-return" if name == "src-groups-ty" else "Incompatible return"
+    for session, expected in (("lint", "F401"), ("types", type_error)):
         failed = run(root, *NOX, "-s", session)
         text = failed.stdout + failed.stderr
         assert failed.returncode != 0, text
         assert f"Session {session} failed" in text or f"Session {session} aborted" in text
         assert expected in text
+    # The uncovered function: a per-Python run never applies fail_under (the ty project's is
+    # 100); the coverage session judges the project's own bar on the combined data.
+    partial = run(root, *NOX, "-s", "tests-3.12", "coverage")
+    text = partial.stdout + partial.stderr
+    assert "Session tests-3.12 was successful" in text
+    if name == "src-groups-ty":
+        assert partial.returncode != 0, text
+        assert "is under the threshold 100% for every suite" in text
+    else:
+        assert partial.returncode == 0, text
+    (root / "tests" / "test_planted.py").write_text(PLANTED_TEST[runner], encoding="utf-8")
+    failed = run(root, *NOX, "-s", "tests-3.12")
+    text = failed.stdout + failed.stderr
+    assert failed.returncode != 0, text
+    assert "Session tests-3.12 failed" in text
+    assert "test_planted" in text
 
 
-def test_each_project_keeps_its_pins_and_gets_what_it_lacks(tmp_path: Path) -> None:
+def test_each_project_keeps_its_pins_and_gets_what_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """What init wrote for the pinned, ty-checked project: its own versions, computed conflicts."""
     require_tool("uv")
     root = tmp_path / "src-groups-ty"
     shutil.copytree(FIXTURES / "src-groups-ty", root)
     assert init(root, *OFFLINE) == 0
+    printed = capsys.readouterr().out
+    assert "tests: pytest (settings in pyproject.toml [tool.pytest.ini_options])" in printed
+    assert "types: ty (pyproject.toml [tool.ty])" in printed
+    assert "test dependencies: group test (installed from uv.lock)" in printed
+    assert "Python 3.14, 3.15: declared but not found here" in printed
+    assert "`uv run --group nox nox -l`" in printed
     data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
     groups = data["dependency-groups"]
     assert groups["lint"] == ["ruff==0.6.9"]  # the project's pin, not Conveyor's newest
