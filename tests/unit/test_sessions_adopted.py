@@ -13,7 +13,7 @@ import pytest
 from conveyor.adopt.checker import Checker
 from conveyor.adopt.plan import adopt
 from conveyor.config import load_project
-from conveyor.errors import ConfigError, ToolFailedError
+from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
 from conveyor.reports.annotations import ruff_rule
 from conveyor.sessions import _install, _pytest, _unittest_runner, coverage, typecheck
 from conveyor.tools import pyright, ty
@@ -220,3 +220,18 @@ def test_the_unittest_runner_counts_load_tests_doctests(
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _unittest_runner.main(["--junit", str(junit), "empty"]) == _unittest_runner.NO_TESTS
+
+
+def test_checker_diagnostics_fail_on_errors_and_pass_with_warnings(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = load_project(root)
+    checker = Checker("ty", "pyproject.toml [tool.ty]")
+    warning = ty.TyDiagnostic("unused-ignore-comment", "unused", str(root / "src/b.py"), 1, False)
+    summary = typecheck._diagnostic_gate("ty", [warning], project, checker)
+    assert summary == "ty (pyproject.toml [tool.ty]): no errors (1 warning(s))"
+    assert "src/b.py:1: warning[unused-ignore-comment] unused" in capsys.readouterr().out
+    error = ty.TyDiagnostic("invalid-return-type", "bad", "src/a.py", 3, True)
+    with pytest.raises(GateFailedError, match=r"ty: 1 problem\(s\) in the files pyproject"):
+        typecheck._diagnostic_gate("ty", [error, warning], project, checker)
+    assert "src/a.py:3: error[invalid-return-type] bad" in capsys.readouterr().out

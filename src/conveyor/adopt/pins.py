@@ -19,12 +19,10 @@ HOOK_REPOS: dict[str, tuple[str, ...]] = {
 _REV = re.compile(r"^v?(\d+(?:\.\d+)*)$")
 
 
-def declared_pin(files: ProjectFiles, tool: str, skip_groups: tuple[str, ...] = ()) -> str | None:
+def declared_pin(files: ProjectFiles, tool: str) -> str | None:
     """The requirement string the project declares for `tool` (groups, then extras, then tox
     envs), markers and all; None when it declares none."""
     for name in files.groups:
-        if name in skip_groups:
-            continue
         for text in files.group_requirements(name):
             if requirement_name(text) == tool:
                 return text
@@ -52,8 +50,6 @@ def hook_pin(files: ProjectFiles, tool: str) -> str | None:
     return None
 
 
-def tool_requirement(
-    files: ProjectFiles, tool: str, default: str, skip_groups: tuple[str, ...] = ()
-) -> str:
+def tool_requirement(files: ProjectFiles, tool: str, default: str) -> str:
     """What Conveyor's group for `tool` should require: the project's pin where it has one."""
-    return declared_pin(files, tool, skip_groups) or hook_pin(files, tool) or default
+    return declared_pin(files, tool) or hook_pin(files, tool) or default

@@ -22,18 +22,6 @@ class Adoption:
     pytest: testing.PytestConfig | None
     checker: checker.Checker
 
-    def describe(self) -> list[str]:
-        """What was found, one line each (init prints them)."""
-        deps = [f"group {g}" for g in self.groups] + [f"extra {e}" for e in self.extras]
-        where = f", settings in {self.pytest.location}" if self.pytest else ""
-        checker_where = (
-            "Conveyor's --strict" if self.checker.owned_by_conveyor else self.checker.config
-        )
-        return [
-            f"tests: {self.runner}{where}; installs {', '.join(deps) or 'the project only'}",
-            f"types: {self.checker.name} ({checker_where})",
-        ]
-
 
 def adopt(project: Project) -> Adoption:
     """The project's runner, test dependencies and checker (`[tool.conveyor]` overrides)."""
