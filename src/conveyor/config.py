@@ -178,6 +178,28 @@ class ScanSettings(Section):
     )
 
 
+EngineName = Literal["compose", "swarm"]
+"""Where an environment runs: one Docker host through Compose, or a Swarm stack."""
+
+
+class SwarmSettings(Section):
+    """`[tool.conveyor.deploy.swarm]`: the rolling update Conveyor asks of Swarm.
+
+    These fill the `deploy:` keys a compose file leaves unset; a compose file's own
+    `update_config`, `rollback_config`, `endpoint_mode` or port `mode` wins, key by key.
+    """
+
+    # Seconds Swarm watches each updated task before it counts as good (update_config and
+    # rollback_config `monitor`); a task that fails within it makes Swarm roll back.
+    monitor: float = Field(default=10.0, ge=0, le=3600)
+    parallelism: int = Field(default=1, ge=0)  # tasks updated at once (0: all at once)
+    # How compose's published ports are published: Swarm's routing mesh, or on the node that
+    # runs the task (no mesh; a service with such a port is updated stop-first).
+    publish_mode: Literal["ingress", "host"] = "ingress"
+    # How services find each other: a virtual IP, or DNS round robin (kernels without IPVS).
+    endpoint_mode: Literal["vip", "dnsrr"] = "vip"
+
+
 class SmokeTest(Section):
     """One HTTP check after a deploy: a path on the configured host, the status expected.
 
@@ -217,6 +239,9 @@ class EnvironmentSettings(Section):
         return value
 
     bind_mounts: BindMountPolicy | None = None  # default: [tool.conveyor.deploy] bind-mounts
+    # "swarm": the same compose files deployed as a stack to the swarm manager that
+    # DOCKER_HOST or `context` reaches, updated by Swarm under [tool.conveyor.deploy.swarm].
+    engine: EngineName = "compose"
 
 
 class DeploySettings(Section):
@@ -240,6 +265,7 @@ class DeploySettings(Section):
     state_dir: ProjectPath = ".conveyor"
     env_file: str | None = None
     tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    swarm: SwarmSettings = Field(default_factory=SwarmSettings)
 
 
 class Settings(Section):
