@@ -20,8 +20,10 @@ from conveyor.tools.debootstrap import RootfsRequest
 from conveyor.tools.docker import Docker
 from tests.integration import _machine as machine
 from tests.integration._demo import demo_images, repo_base_image
+from tests.integration._swarm import swarm_manager
 
-__all__ = ["demo_images", "repo_base_image"]  # the demo's session fixtures, for every module
+# Session fixtures of the demo and of the swarm, for every module.
+__all__ = ["demo_images", "repo_base_image", "swarm_manager"]
 
 TEST_BASE_IMAGE = "conveyor-test/base:bookworm"
 TEST_BASE_PACKAGES = ("ca-certificates",)

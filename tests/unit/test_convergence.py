@@ -58,7 +58,7 @@ def test_an_update_in_progress_is_waited_for_with_its_tasks_shown() -> None:
     assert app.health.verdict == "waiting"
     assert app.health.detail == "updating: 0/1 tasks of this release running"
     assert [(r.name, r.state) for r in app.tasks] == [
-        ("app.1@vm", "running (to shutdown)"),  # stop-first (host-mode port): stopping first
+        ("app.1@vm (old)", "running (to shutdown)"),  # stop-first (host-mode port)
         ("app.1", "pending: no suitable node (host-mode port already in use on 1 node)"),
     ]
     worker = found["worker"]
@@ -86,6 +86,7 @@ def test_an_update_swarm_rolled_back_is_a_failure_whatever_its_update_state(
     assert app.culprit is not None
     assert app.culprit.labels["io.conveyor.fingerprint"] == "bad"
     assert app.logs_from == app.culprit.id
+    assert app.if_unhealthy == "was rolled back by Swarm: task app.1 on vm was stopped as unhealthy"
     # The service Swarm did not roll back runs the failed release: the stack is mixed.
     assert found["worker"].health.verdict == "ok"
 

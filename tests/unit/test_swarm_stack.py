@@ -122,6 +122,11 @@ def test_v2_production_limits_become_deploy_resources_and_names_are_the_stacks()
     assert doc["services"]["store"]["deploy"]["resources"] == {"limits": {"memory": "268435456"}}
     assert doc["networks"] == {"default": None}  # `shop_default` is what the stack names it
     assert app["ports"][0]["published"] == 18555  # v2 renders it as a string
+    host = document("compose-config-v2-production.yaml", SwarmSettings(publish_mode="host"))
+    # v2 writes `mode: ingress` for every port: that is no choice of the compose file's.
+    assert host.document["services"]["app"]["ports"][0]["mode"] == "host"
+    own = {"ports": [{"target": 8000, "published": 80, "mode": "host"}]}
+    assert document("compose-config-v2-production.yaml", app=own).orders["app"] == "stop-first"
 
 
 def test_a_key_swarm_forbids_stops_the_deploy_naming_service_and_key() -> None:

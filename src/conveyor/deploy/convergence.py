@@ -59,6 +59,7 @@ class ServiceConvergence:
     tasks: tuple[TaskRow, ...] = ()
     culprit: SwarmTask | None = None
     logs_from: str = ""
+    if_unhealthy: str = ""  # the detail when the culprit's container proves unhealthy
 
 
 def _node(task: SwarmTask, nodes: Mapping[str, str]) -> str:
@@ -83,9 +84,13 @@ def _row_verdict(task: SwarmTask) -> Verdict:
     return "ok" if task.state == "running" and task.desired_state == "running" else "waiting"
 
 
-def _why_failed(task: SwarmTask, service: str, nodes: Mapping[str, str]) -> str:
+def _why_failed(
+    task: SwarmTask, service: str, nodes: Mapping[str, str], *, unhealthy: bool = False
+) -> str:
     """What went wrong with a task, as the rest of a sentence that starts with the service."""
     node = _node(task, nodes)
+    if unhealthy:
+        return f"task {task.label(service)} on {node} was stopped as unhealthy"
     if NO_IMAGE in task.error:
         return f"cannot start on node {node}: image {task.image} is not there ({task.error})"
     code = f", exit code {task.exit_code}" if task.exit_code else ""
@@ -182,7 +187,11 @@ def judge(
     mine = [t for t in tasks if t.service_id == service.id]
     ours = [t for t in mine if t.labels.get(FINGERPRINT_LABEL) == expected]
     rows = tuple(
-        TaskRow(_task_name(t, name, nodes), _task_state(t), _row_verdict(t))
+        TaskRow(
+            _task_name(t, name, nodes) + ("" if t in ours else " (old)"),
+            _task_state(t),
+            _row_verdict(t),
+        )
         for t in sorted(mine, key=lambda t: (t.slot or 0, t.created_at))
         if t.desired_state == "running" or (t.id not in known and t.state not in ENDED)
     )
@@ -192,7 +201,14 @@ def judge(
         found = verdict, detail, None
     verdict, detail, culprit = found
     source = culprit.id if culprit is not None else service.id
-    return ServiceConvergence(ServiceHealth(name, verdict, detail), rows, culprit, source)
+    unhealthy = ""
+    if culprit is not None:
+        unhealthy = detail.replace(
+            _why_failed(culprit, name, nodes), _why_failed(culprit, name, nodes, unhealthy=True)
+        )
+    return ServiceConvergence(
+        ServiceHealth(name, verdict, detail), rows, culprit, source, unhealthy
+    )
 
 
 class Steadiness:
@@ -286,8 +302,8 @@ def _report(
         if health.service in failing:
             if culprit is not None and culprit.container_id:
                 container = swarm.container(culprit.container_id)
-            if container is not None and container.health == "unhealthy":
-                health = replace(health, detail=health.detail + " (its container was unhealthy)")
+            if container is not None and container.health == "unhealthy" and item.if_unhealthy:
+                health = replace(health, detail=item.if_unhealthy)
             if log_lines and item.logs_from:
                 logs[health.service] = swarm.logs(item.logs_from, tail=log_lines)
         healths.append(ServiceHealth(health.service, health.verdict, health.detail, container))

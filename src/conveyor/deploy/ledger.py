@@ -25,12 +25,12 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal, Optional
+from typing import Literal, Optional, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conveyor.errors import ConfigError
-from conveyor.tools.compose import Compose, ContainerState, EngineRecord
+from conveyor.tools.compose import ContainerState, EngineRecord
 
 Outcome = Literal["observed", "deployed", "failed", "rolled-back"]
 GOOD_OUTCOMES = ("observed", "deployed", "rolled-back")
@@ -167,10 +167,23 @@ def live_release(
     return None
 
 
-class Ledger:
-    """Reads and appends the releases of one compose project on its engine."""
+class LedgerStore(Protocol):
+    """Where records live: labelled volumes of one engine (`Compose`), or configs of a swarm
+    (`conveyor.deploy.swarm_runtime.SwarmRuntime`). Either way, one create per record."""
 
-    def __init__(self, engine: Compose, *, env: str, project: str) -> None:
+    def volumes(self, label: str) -> list[EngineRecord]:
+        """Every record carrying `label` (`key=value`)."""
+        ...
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> EngineRecord:
+        """Create a record; the record as stored (an existing name keeps its old labels)."""
+        ...
+
+
+class Ledger:
+    """Reads and appends the releases of one compose project (or swarm stack) on its engine."""
+
+    def __init__(self, engine: LedgerStore, *, env: str, project: str) -> None:
         self.engine = engine
         self.env = env
         self.project = project

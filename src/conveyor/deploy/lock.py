@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from conveyor.errors import ConveyorError
-from conveyor.tools.compose import Compose
+from conveyor.tools.compose import EngineRecord
 
 POLL_SECONDS = 0.2
 LOCK_LABEL = "io.conveyor.lock"
@@ -209,6 +210,28 @@ def renewed_at(text: str | None) -> str | None:
     return str(renewed) if renewed else None
 
 
+class LockEngine(Protocol):
+    """What a lock is made of: a never-started container and a file in it (`Compose`), or,
+    on a swarm, a service that runs no task and one of its labels
+    (`conveyor.deploy.swarm_runtime.SwarmRuntime`). Creating one of a taken name fails."""
+
+    def create_marker(self, name: str, image: str, labels: Mapping[str, str]) -> str | None:
+        """Its ID, or None when the name is taken."""
+        ...
+
+    def marker(self, name: str) -> EngineRecord | None: ...
+
+    def remove_container(self, container: str) -> None: ...
+
+    def put_file(self, container: str, path: str, text: str) -> bool:
+        """Write the lease; False when the marker is gone."""
+        ...
+
+    def read_file(self, container: str, path: str) -> str | None: ...
+
+    def ping(self) -> str: ...
+
+
 class DeployLock:
     """`with DeployLock(engine, project, image=..., wait=30):` waits, then LockHeldError.
 
@@ -218,7 +241,7 @@ class DeployLock:
 
     def __init__(
         self,
-        engine: Compose,
+        engine: LockEngine,
         project: str,
         *,
         image: str,

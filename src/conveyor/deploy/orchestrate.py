@@ -30,7 +30,8 @@ from rich.table import Table
 from rich.text import Text
 
 from conveyor.ci import in_ci
-from conveyor.deploy.health import HealthReport, Progress, wait_healthy
+from conveyor.deploy.engine import engine_for
+from conveyor.deploy.health import HealthReport, Progress
 from conveyor.deploy.ledger import Ledger, Outcome, Release, running_images
 from conveyor.deploy.lock import DeployLock
 from conveyor.deploy.plan import ReleasePlan, compare
@@ -48,7 +49,6 @@ from conveyor.deploy.scratch import Scratch
 from conveyor.deploy.signals import Interrupted, SignalGuard, signals_as_errors
 from conveyor.deploy.smoke import SmokeResult, run_smoke_tests, smoke_url
 from conveyor.deploy.strategies import Strategy
-from conveyor.deploy.strategies.in_place import InPlace
 from conveyor.deploy.target import Target
 from conveyor.errors import ConfigError, ConveyorError, GateFailedError, InvalidInputError
 from conveyor.reports.console import output_console
@@ -153,10 +153,13 @@ class Deployer:
         self.console = console or output_console(stderr=True)
         self.lock_wait = target.settings.lock_wait if lock_wait is None else lock_wait
         self.timeout = target.settings.health_timeout if health_timeout is None else health_timeout
-        self.strategy: Strategy = strategy or InPlace()
+        # The target's engine (what runs, the ledger, the lock) and how releases replace
+        # each other there: Compose and in place, or a swarm stack (`conveyor.deploy.engine`).
+        self.engine, default = engine_for(target, self.compose, self.runner, self._say)
+        self.strategy: Strategy = strategy or default
         self.preparer = Preparer(self.compose, Path(root))
         self.ledger = Ledger(
-            self.compose, env=target.env or "default", project=target.compose.project
+            self.engine, env=target.env or "default", project=target.compose.project
         )
 
     # -- checks that change nothing -------------------------------------------------------
@@ -185,6 +188,7 @@ class Deployer:
         warnings += bind_mount_findings(
             project_binds(specs, Path(self.root)), Path(self.root), policy
         )
+        warnings += self.strategy.preflight(release)
         for line in warnings:
             self._say(line, "warning:", "yellow")
         return warnings
@@ -227,7 +231,7 @@ class Deployer:
             try:
                 restoring = None
                 if to_release is not None:
-                    self.compose.ping()  # the ledger is on the engine: say so if unreachable
+                    self.engine.ping()  # the ledger is on the engine: say so if unreachable
                     restoring = self.ledger.get(to_release)
                 release = (
                     self.preparer.recorded(restoring, scratch)
@@ -249,7 +253,7 @@ class Deployer:
     def _deploy_locked(
         self, release: PreparedRelease, scratch: Scratch, guard: SignalGuard, lock: DeployLock
     ) -> DeployResult:
-        before = self.compose.containers()
+        before = self.engine.containers()
         previous = self._previous(before)
         self.check_ports(release, before)
         plan = self.plan(release, before)
@@ -278,7 +282,7 @@ class Deployer:
             )
         except LockLost as exc:
             return self._lock_lost(str(exc), previous, plan)
-        now = self.compose.containers()
+        now = self.engine.containers()
         restoring = release.restoring
         recorded = self.ledger.record(
             running_images(now),
@@ -305,7 +309,7 @@ class Deployer:
 
     def _apply(self, release: PreparedRelease, plan: ReleasePlan) -> None:
         try:
-            self.strategy.apply(release.compose, plan, timeout=self.timeout + UP_GRACE_SECONDS)
+            self.strategy.apply(release, plan, timeout=self.timeout + UP_GRACE_SECONDS)
         except ConveyorError as exc:
             port = port_conflict(exc.hint)
             if port is not None:
@@ -313,19 +317,17 @@ class Deployer:
                 raise StepFailed(
                     f"port {port} (service {owners}) is already in use", exc.hint
                 ) from None
-            raise StepFailed(f"compose up failed: {exc.message}", exc.hint) from None
+            raise StepFailed(f"starting the release failed: {exc.message}", exc.hint) from None
 
     def _wait(self, release: PreparedRelease, baseline: Mapping[str, int]) -> HealthReport:
         with Progress(self.console) as progress:
-            return wait_healthy(
-                self.compose,
-                list(release.config.services),
+            return self.strategy.wait(
+                release,
                 timeout=self.timeout,
-                log_lines=self.target.settings.log_lines,
-                progress=progress,
-                baseline=baseline,
                 window=self.target.settings.stability_window,
-                expected=release.fingerprints,
+                log_lines=self.target.settings.log_lines,
+                baseline=baseline,
+                progress=progress,
             )
 
     def _smoke(self, release: PreparedRelease, plan: ReleasePlan) -> list[SmokeResult]:
@@ -346,7 +348,7 @@ class Deployer:
         """State and last log lines of `services`' containers (the ones behind a failure)."""
         lines: list[str] = []
         tail = self.target.settings.log_lines
-        for c in self.compose.containers():
+        for c in self.engine.containers():
             if c.service not in services:
                 continue
             if c.labels.get("io.conveyor.fingerprint") != release.fingerprints.get(c.service):
@@ -355,7 +357,7 @@ class Deployer:
                 f"--- {c.service}: {c.status}, restarted {c.restart_count}x, "
                 f"last exit code {c.exit_code}"
             )
-            log = self.compose.container_logs(c.id, tail=tail) if tail else ""
+            log = self.engine.container_logs(c.id, tail=tail) if tail else ""
             lines += [f"  last log lines of {c.service}:"] if log else []
             lines += ["    " + line for line in log.splitlines()]
         return lines
@@ -378,7 +380,7 @@ class Deployer:
         plan: ReleasePlan,
     ) -> DeployResult:
         """Restore `previous` (or remove the failed first release) and wait for health."""
-        attempted = running_images(self.compose.containers())
+        attempted = running_images(self.engine.containers())
         if attempted:
             self.ledger.record(
                 attempted,
@@ -395,7 +397,7 @@ class Deployer:
             if previous is None:
                 self._say("no previous release: removing the failed one")
                 result.removed = True
-                self._guarded(result, self.compose.down)
+                self._guarded(result, self.engine.down)
             else:
                 self._say(f"rolling back to release {previous.id} ...")
                 result.restored = previous
@@ -409,7 +411,7 @@ class Deployer:
 
     def _restore(self, previous: Release, scratch: Scratch, result: DeployResult) -> None:
         restore = self.preparer.recorded(previous, scratch)
-        running = self.compose.containers()
+        running = self.engine.containers()
         plan = self.plan(restore, running)
         self._apply(restore, plan)
         report = self._wait(restore, {c.id: c.restart_count for c in running})
@@ -443,7 +445,7 @@ class Deployer:
 
     def _containers_or_nothing(self) -> list[ContainerState]:
         try:
-            return self.compose.containers()
+            return self.engine.containers()
         except ConveyorError:
             return []
 
@@ -473,7 +475,7 @@ class Deployer:
 
     def rollback_candidate(self) -> Release:
         """The newest good release before the live one that runs different images."""
-        live = self.ledger.live(running_images(self.compose.containers()))
+        live = self.ledger.live(running_images(self.engine.containers()))
         same_images = False
         for release in reversed(self.ledger.releases()):
             if live is not None and release.id >= live.id:
@@ -501,19 +503,19 @@ class Deployer:
             guard.check()
             with self._lock(release, guard) as lock:
                 self._note_takeover(lock)
-                before = self.compose.containers()
+                before = self.engine.containers()
                 self._previous(before)
                 self.check_ports(release, before)
                 plan = self.plan(release, before)
                 guard.check()
-                self.strategy.apply(release.compose, plan, timeout=self.timeout + UP_GRACE_SECONDS)
+                self.strategy.apply(release, plan, timeout=self.timeout + UP_GRACE_SECONDS)
                 report = (
                     self._wait(release, {c.id: c.restart_count for c in before}) if wait else None
                 )
                 healthy = report is None or report.healthy
                 outcome: Outcome = "deployed" if healthy else "failed"
                 note = "inv up" + ("" if wait else " --no-wait (health not checked)")
-                now = self.compose.containers()
+                now = self.engine.containers()
                 recorded = self.ledger.record(
                     running_images(now),
                     outcome=outcome,
@@ -540,11 +542,11 @@ class Deployer:
             )
         self.check_confirmation(yes, "taking down")
         self.compose.config()
-        running = self.compose.containers()
+        running = self.engine.containers()
         with signals_as_errors() as guard, ExitStack() as stack:
             if running:
                 stack.enter_context(self._lock_from_image(running[0].image_id, guard))
-            self.compose.down(volumes=volumes)
+            self.engine.down(volumes=volumes)
         if guard.pending:
             raise Interrupted(guard.pending)
 
@@ -571,7 +573,7 @@ class Deployer:
 
     def _lock_from_image(self, image: str, guard: SignalGuard) -> DeployLock:
         return DeployLock(
-            self.compose,
+            self.engine,
             self.target.compose.project,
             image=image,
             wait=self.lock_wait,

@@ -7,14 +7,16 @@ the compose 3.x format, so a few things are translated, and said:
 - `depends_on` conditions become a plain list: Swarm starts services in any order.
 - `mem_limit`, `mem_reservation` and `cpus` become `deploy.resources`; keys Swarm forbids
   (`cpu_shares`, `volumes_from`, ...) stop the deploy, naming the service and the key.
-- published ports take the long form; a host IP is dropped (Swarm listens on every address).
+- published ports take the long form, in the configured `publish-mode` unless the compose
+  file says `mode: host`; a host IP is dropped (Swarm listens on every address).
 - each service runs the image the release resolved, labelled with its fingerprint and image
   ID, so a release whose image moved behind the same tag is still an update.
 - `deploy.update_config` / `rollback_config` get Conveyor's rolling update where the compose
   file sets nothing: `failure_action: rollback`, the configured `monitor` and `parallelism`,
   and `start-first`, except for a service whose port is published on its node (two tasks
   cannot hold it) or that mounts a named volume (two tasks would share it): those are
-  `stop-first`. The compose file's own keys win, key by key.
+  `stop-first`. The compose file's own `update_config`, `rollback_config` and
+  `endpoint_mode` keys win, key by key.
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ def _ports(name: str, entries: Sequence[Any], mode: str, notes: list[str]) -> li
     """Published ports in the long form; a host IP is dropped (and said)."""
     ports: list[dict[str, Any]] = []
     for entry in entries:
+        # Only `mode: host` is a choice: Compose v2 writes `mode: ingress` for every port.
         asked = entry.get("mode") if isinstance(entry, Mapping) else None
+        asked = asked if asked == "host" else None
         for port in parse_ports(name, [entry]):
             if port.host_ip not in _ANY_ADDRESS:
                 notes.append(

@@ -19,7 +19,7 @@ from conveyor.deploy.health import Progress, wait_healthy
 from conveyor.deploy.orchestrate import Deployer
 from conveyor.deploy.signals import Interrupted
 from conveyor.deploy.target import Target, parse_seconds, resolve_target
-from conveyor.errors import GateFailedError
+from conveyor.errors import ConfigError, GateFailedError
 from conveyor.reports.console import output_console
 from conveyor.tasks._common import project_of, reports_errors
 from conveyor.tools.compose import Compose
@@ -28,7 +28,16 @@ ENV_HELP = "environment from [tool.conveyor.deploy.environments] (default: base 
 
 
 def _target(c: Context, env: str | None, tag: str | None = None) -> tuple[Target, Compose]:
+    """The compose target of `env`; a swarm environment is refused (these tasks read one
+    Docker host's containers, which would say nothing about a stack)."""
     target = resolve_target(project_of(c), env, tag)
+    if target.environment.engine == "swarm":
+        stack = target.compose.project
+        raise ConfigError(
+            f"{target.label} is a swarm stack: `inv health` and `inv logs` read compose targets",
+            hint=f"`inv deploy` waits for the stack to converge; see it with `docker stack ps "
+            f"{stack}` and `docker service logs {stack}_<service>`",
+        )
     return target, Compose(target.compose)
 
 
@@ -111,7 +120,7 @@ def down(c: Context, env: str | None = None, volumes: bool = False, yes: bool = 
     """Stop and remove the project's containers and networks (under the deploy lock)."""
     project = project_of(c)
     deployer = Deployer(resolve_target(project, env), root=str(project.root))
-    deployer.compose.ping()
+    deployer.engine.ping()
     try:
         deployer.down(yes=yes, volumes=volumes)
     except Interrupted as exc:

@@ -169,7 +169,7 @@ def rollback(
 ) -> None:
     """Bring back a recorded release (health-gated, like a deploy)."""
     deployer, reports = _deployer(c, env, None, lock_wait, timeout)
-    deployer.compose.ping()
+    deployer.engine.ping()
     release = release_id(to) if to is not None else deployer.rollback_candidate().id
     result = deployer.deploy(yes=yes, to_release=release)
     _finish(deployer, result, f"rollback to release {release}", reports)
@@ -180,9 +180,9 @@ def rollback(
 def releases(c: Context, env: str) -> None:
     """List the release ledger (kept on the target's engine), newest first, the live one marked."""
     deployer, _ = _deployer(c, env)
-    deployer.compose.ping()
+    deployer.engine.ping()
     recorded = deployer.ledger.releases()
-    running = deployer.compose.containers()
+    running = deployer.engine.containers()
     live = deployer.ledger.live(running_images(running))
     output_console().print(releases_table(recorded, live))
     root = Path(deployer.root)

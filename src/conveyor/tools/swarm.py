@@ -339,7 +339,8 @@ class Swarm:
 
     def deploy(self, stack: str, document: str, *, timeout: float = 300) -> str:
         """`docker stack deploy` a compose document read from stdin (nothing written to
-        disk): the services are updated in the background; the caller watches them converge.
+        disk); its output. The services are updated in the background: the caller watches
+        them converge.
         `--prune` removes services the document no longer has; images are never resolved
         against a registry (`--resolve-image never`), so local images deploy as they are."""
         detach = ["--detach=true"] if self.client_major() >= DETACH_SINCE else []
@@ -348,7 +349,7 @@ class Swarm:
             "--compose-file", "-", stack,
             input_text=document, timeout=timeout,
         )  # fmt: skip
-        return done.stdout
+        return done.stdout + done.stderr
 
     def validate(self, document: str) -> str:
         """`docker stack config`: the document as `stack deploy` would read it; ConfigError
@@ -366,6 +367,12 @@ class Swarm:
     def remove(self, stack: str) -> None:
         """`docker stack rm` (the caller waits for `stack_gone`)."""
         self.run("stack", "rm", stack, ok_codes=(0, 1))
+
+    def remove_volumes(self, label: str) -> None:
+        """Remove this engine's volumes carrying `label` (those in use stay)."""
+        names = self.run("volume", "ls", "--quiet", "--filter", f"label={label}").stdout.split()
+        if names:
+            self.run("volume", "rm", *names, ok_codes=(0, 1))
 
     def stack_gone(self, stack: str) -> bool:
         """True once the stack has no service and no network left (a redeploy is safe)."""

@@ -7,7 +7,11 @@ Compose recreates nothing else, whatever it thinks of the other services' config
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from conveyor.deploy.health import HealthReport, Progress, wait_healthy
 from conveyor.deploy.plan import ReleasePlan
+from conveyor.deploy.prepare import PreparedRelease
 from conveyor.tools.compose import Compose
 
 
@@ -16,7 +20,36 @@ class InPlace:
 
     name = "in-place"
 
-    def apply(self, compose: Compose, plan: ReleasePlan, *, timeout: float) -> None:
+    def __init__(self, compose: Compose) -> None:
+        self.compose = compose
+
+    def preflight(self, release: PreparedRelease) -> list[str]:
+        return []
+
+    def apply(self, release: PreparedRelease, plan: ReleasePlan, *, timeout: float) -> None:
+        compose = release.compose
         compose.stop_and_remove([c.id for c in plan.removals])
         if plan.changed:
             compose.up(plan.changed, timeout=timeout, no_deps=True)
+
+    def wait(
+        self,
+        release: PreparedRelease,
+        *,
+        timeout: float,
+        window: float,
+        log_lines: int,
+        baseline: Mapping[str, int],
+        progress: Progress | None = None,
+    ) -> HealthReport:
+        """Every service healthy, judged on the release's containers (by fingerprint)."""
+        return wait_healthy(
+            self.compose,
+            list(release.config.services),
+            timeout=timeout,
+            log_lines=log_lines,
+            progress=progress,
+            baseline=baseline,
+            window=window,
+            expected=release.fingerprints,
+        )

@@ -1,0 +1,89 @@
+"""A swarm stack as the orchestration sees it: services as records, and which engine and
+strategy an environment gets (the real ones run in tests/integration/test_swarm_deploy.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conveyor.config import load_project
+from conveyor.deploy.engine import engine_for
+from conveyor.deploy.strategies.in_place import InPlace
+from conveyor.deploy.strategies.swarm import SwarmStack
+from conveyor.deploy.swarm_runtime import SwarmRuntime, service_state
+from conveyor.deploy.target import resolve_target
+from conveyor.errors import ConfigError
+from conveyor.runner import Runner
+from conveyor.tools.compose import Compose
+from conveyor.tools.swarm import parse_services, parse_tasks
+from tests.unit.test_swarm_adapter import recorded
+
+PYPROJECT = """[project]
+name = "shop"
+
+[tool.conveyor.deploy]
+compose-files = ["compose.yaml"]
+
+[tool.conveyor.deploy.swarm]
+monitor = 4
+
+[tool.conveyor.deploy.environments.staging]
+
+[tool.conveyor.deploy.environments.production]
+engine = "swarm"
+context = "prod-manager"
+"""
+
+
+def test_a_converged_service_is_one_running_record_with_its_labels() -> None:
+    tasks = parse_tasks(recorded("tasks-converged.json"))
+    app, worker = (
+        service_state(s, tasks) for s in parse_services(recorded("services-completed.json"))
+    )
+    assert (app.service, app.name, app.status, app.health) == (
+        "app",
+        "swx_app",
+        "running",
+        "healthy",
+    )
+    assert app.image == "conveyor-demo-it:good2"
+    assert app.labels["io.conveyor.fingerprint"] == "good2"
+    assert app.host_ports == (18555,)
+    assert (worker.status, worker.health) == ("running", None)  # no healthcheck
+
+
+def test_a_service_in_the_middle_of_an_update_says_where_it_is() -> None:
+    tasks = parse_tasks(recorded("tasks-start-first.json"))
+    app, worker = (
+        service_state(s, tasks) for s in parse_services(recorded("services-updating.json"))
+    )
+    assert app.status == "0/1 running, no task"  # stop-first: the old task is being stopped
+    assert worker.status == "running"  # start-first: the old task serves meanwhile
+    assert app.health is None
+
+
+def test_an_environment_picks_its_engine_and_strategy(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    project = load_project(tmp_path)
+    runner = Runner()
+    staging = resolve_target(project, "staging")
+    compose = Compose(staging.compose, command=("x",), runner=runner)
+    engine, strategy = engine_for(staging, compose, runner, print)
+    assert engine is compose
+    assert isinstance(strategy, InPlace)
+    production = resolve_target(project, "production")
+    engine, strategy = engine_for(production, compose, runner, print)
+    assert isinstance(engine, SwarmRuntime)
+    assert isinstance(strategy, SwarmStack)
+    assert engine.stack == strategy.stack == "shop-production"
+    assert engine.swarm.argv("node", "ls") == ["docker", "--context", "prod-manager", "node", "ls"]
+    assert strategy.settings.monitor == 4
+
+
+def test_an_unknown_engine_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace('engine = "swarm"', 'engine = "k8s"')
+    )
+    with pytest.raises(ConfigError, match="engine"):
+        load_project(tmp_path)
