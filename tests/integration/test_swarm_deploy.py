@@ -7,6 +7,7 @@ every service of the stack on the release that served before it, which each test
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -192,19 +193,29 @@ def test_the_lock_lives_on_the_swarm_and_a_stale_one_is_taken_over(
     assert live.lock() == {}  # released
 
 
-def test_sigterm_while_swarm_updates_restores_every_service(live: SwarmTarget) -> None:
+@pytest.mark.parametrize(
+    ("sig", "to_group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],  # SIGINT as a terminal's Ctrl-C sends it
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_signal_while_swarm_updates_restores_every_service(
+    live: SwarmTarget, sig: signal.Signals, to_group: bool
+) -> None:
     before, images = live.serving_release(), app_images(live)
     child = live.invoke("deploy", "--env", "staging", "--tag", BAD, new_session=True)
     try:
         assert wait_for(lambda: live.images().get("web", "").endswith(f":{BAD}"), timeout=60)
-        child.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(child.pid, sig)
+        else:
+            child.send_signal(sig)
         _, err = child.communicate(timeout=240)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
     assert child.returncode == 1, err
-    assert "interrupted by SIGTERM" in err
+    assert f"interrupted by {sig.name}" in err
     assert "rolled back to release" in err
     assert live.serving_release() == before
     assert app_images(live) == images

@@ -6,14 +6,15 @@ never-built); the real watcher runs in tests/integration/test_swarm_deploy.py.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
 
-from conveyor.deploy.convergence import ServiceConvergence, Steadiness, judge
-from conveyor.tools.swarm import SwarmTask, parse_services, parse_tasks
-from tests.unit.test_swarm_adapter import NODE, recorded
+from conveyor.deploy.convergence import ServiceConvergence, Steadiness, judge, wait_converged
+from conveyor.tools.swarm import Swarm, SwarmTask, parse_services, parse_tasks
+from tests.unit.test_swarm_adapter import NODE, Answers, recorded
 
 NODES = {NODE: "vm"}
 
@@ -165,3 +166,35 @@ def test_steadiness_restarts_when_a_task_stops_running() -> None:
     assert seen.running_for(running, 107.0) == 7.0
     seen.observe([], 108.0)
     assert seen.running_for(running, 109.0) == 0.0
+
+
+def test_the_watcher_times_out_naming_what_it_waited_for_with_its_logs() -> None:
+    """The polling loop on recorded answers (argument building and parsing only)."""
+    runner = Answers(
+        {
+            "docker node ls": recorded("node-ls.jsonl"),
+            "docker service ls": "ytyh4db7da4c0t0s44t5w52nz\nvdky5hmfwo2brk3hl8ofawoyf\n",
+            "docker service inspect": recorded("services-updating.json"),
+            "docker service ps": "t1\n",
+            "docker inspect --type task": recorded("tasks-start-first.json"),
+            "docker service logs": "app.1 | still starting\n",
+        }
+    )
+    ticks = itertools.chain([0.0, 0.0, 0.0], itertools.repeat(5.0))  # one poll, then late
+    report = wait_converged(
+        Swarm(runner=runner), "swx", {"app": "good2"}, timeout=1, clock=lambda: next(ticks)
+    )
+    assert report.timed_out
+    assert report.summary() == (
+        "health check timed out after 5.0s: app updating: 0/1 tasks of this release running"
+    )
+    assert report.logs == {"app": "app.1 | still starting"}
+    assert [
+        "docker",
+        "service",
+        "logs",
+        "--no-task-ids",
+        "--tail",
+        "50",
+        "ytyh4db7da4c0t0s44t5w52nz",
+    ] in [argv for argv, _ in runner.calls]

@@ -7,17 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.config import load_project
+from conveyor.config import SwarmSettings, load_project
 from conveyor.deploy.engine import engine_for
+from conveyor.deploy.ledger import ReleaseSource
+from conveyor.deploy.prepare import PreparedRelease
 from conveyor.deploy.strategies.in_place import InPlace
 from conveyor.deploy.strategies.swarm import SwarmStack
 from conveyor.deploy.swarm_runtime import SwarmRuntime, service_state
 from conveyor.deploy.target import resolve_target
 from conveyor.errors import ConfigError
 from conveyor.runner import Runner
-from conveyor.tools.compose import Compose
-from conveyor.tools.swarm import parse_services, parse_tasks
-from tests.unit.test_swarm_adapter import recorded
+from conveyor.tools.compose import Compose, ComposeTarget, ImageFacts, load_config
+from conveyor.tools.swarm import Swarm, parse_services, parse_tasks
+from tests.unit.test_swarm_adapter import Answers, recorded
 
 PYPROJECT = """[project]
 name = "shop"
@@ -87,3 +89,38 @@ def test_an_unknown_engine_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="engine"):
         load_project(tmp_path)
+
+
+def release_of(rendered: str) -> PreparedRelease:
+    config = load_config(rendered)
+    names = list(config.services)
+    return PreparedRelease(
+        compose=Compose(ComposeTarget(files=(), project="shop"), command=("x",)),
+        config=config,
+        images={n: f"{n}:1" for n in names},
+        facts={n: ImageFacts(id=f"sha256:{n}", has_healthcheck=True) for n in names},
+        fingerprints={n: f"f-{n}" for n in names},
+        source=ReleaseSource(),
+    )
+
+
+def test_the_preflight_names_what_a_swarm_of_several_nodes_needs() -> None:
+    nodes = recorded("node-ls.jsonl") + (
+        '{"Availability":"Active","Hostname":"node2","ID":"n2","ManagerStatus":"",'
+        '"Status":"Down"}\n'
+    )
+    runner = Answers(
+        {
+            "docker info": recorded("info-active.json"),
+            "docker stack config": "",
+            "docker node ls": nodes,
+        }
+    )
+    stack = SwarmStack(Swarm(runner=runner), "shop", SwarmSettings(), print)
+    notes = stack.preflight(release_of(recorded("compose-config-v1-staging.yaml")))
+    assert "node node2 is down: Swarm cannot place tasks there" in notes
+    assert any(n.startswith("the swarm has 2 nodes and each one that runs a task") for n in notes)
+    assert "docker save IMAGE | docker -H ssh://NODE load" in notes[-1]
+    (validated,) = [stdin for argv, stdin in runner.calls if argv[1:3] == ["stack", "config"]]
+    assert validated is not None
+    assert "image: app:1" in validated  # the stack file itself went to `docker stack config`

@@ -92,7 +92,10 @@ class SwarmRuntime:
             self.swarm.remove_volumes(f"{STACK_LABEL}={self.stack}")
 
     def ping(self) -> str:
-        return self.swarm.ping()
+        """The manager's version; a one-line error when it is unreachable or no manager."""
+        version = self.swarm.ping()
+        self.swarm.require_manager()
+        return version
 
     # -- the ledger (`conveyor.deploy.ledger.LedgerStore`) -------------------------------
 
