@@ -17,6 +17,7 @@ import pytest
 from invoke.exceptions import Exit
 
 from conveyor.deploy.lock import LockHolder
+from conveyor.tasks.compose import down, up
 from conveyor.tasks.deploy import deploy, releases, rollback
 from conveyor.tools.compose import COMPOSE_VARIABLE
 from tests.integration import _machine as machine
@@ -276,5 +277,21 @@ def test_compose_v2_renders_the_same_stack(
         ports = target.services()["web"]["Endpoint"]["Ports"]  # type: ignore[index]
         assert [p["PublishMode"] for p in ports] == ["host"]
         assert_nothing_leaked(target, *capsys.readouterr())
+    finally:
+        target.down()
+
+
+def test_up_then_down_under_the_lock_keep_the_ledger(
+    swarm_manager: str, demo_images: None, tmp_path: Path
+) -> None:
+    target = make_swarm_target(tmp_path / "updown")
+    try:
+        up(target.context(), "staging", tag=GOOD)
+        assert target.serving_release() == GOOD
+        assert outcomes(target) == ["deployed"]
+        down(target.context(), "staging")
+        assert target.services() == {}
+        assert outcomes(target) == ["deployed"]  # the ledger outlives the stack
+        assert target.lock() == {}
     finally:
         target.down()
