@@ -157,7 +157,7 @@ class ScanSettings(Section):
     )
     vuln: bool = True
     max_db_age: int = Field(default=7, ge=1)  # days; an older vulnerability DB fails the gate
-    config_dir: ProjectPath = "docker"
+    config_dir: ProjectPath = "."  # trivy config: every Dockerfile and IaC file in the project
     image: str | None = None
     jobs: int = Field(default=2, ge=1, le=16)
     skip_dirs: list[ProjectPath] = Field(
