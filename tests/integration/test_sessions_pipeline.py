@@ -16,6 +16,7 @@ import nox.registry
 import pytest
 
 from tests.conftest import require_tool
+from tests.integration._projects import NOXFILE
 
 TOOL_PINS: dict[str, list[object]] = {
     "lint": ["ruff==0.17.6"],
@@ -28,14 +29,6 @@ TOOL_PINS: dict[str, list[object]] = {
 CONFLICTS = (
     '[[{ group = "safety" }, { group = "test" }], [{ group = "safety" }, { group = "typing" }]]'
 )
-NOXFILE = """\
-import nox
-
-import conveyor.sessions
-
-nox.options.default_venv_backend = "uv"
-conveyor.sessions.register()
-"""
 PACKAGE = '''\
 """A tiny package."""
 
