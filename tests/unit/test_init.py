@@ -282,7 +282,9 @@ def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
     )
     pins = hooks.hook_pins(repo_root)
     config = (repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    assert config == hooks.local_config([*layout.src, *layout.tests], pins)
+    excluded = hooks.linter_excluded(repo_root)
+    assert excluded == ["tests/fixtures"]  # fixture projects carry their own ruff configs
+    assert config == hooks.local_config([*layout.src, *layout.tests], pins, excluded)
     exported = (repo_root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
     assert exported == hooks.exported_hooks(pins)
 

@@ -84,7 +84,9 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     files = {
         "noxfile.py": render("noxfile.py", required_imports=imports, q=style.quote),
         "tasks.py": render("tasks.py", required_imports=imports),
-        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
+        PRE_COMMIT_PATH: hooks.local_config(
+            [*layout.src, *layout.tests], locked_pins(layout), hooks.linter_excluded(layout.root)
+        ),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
     if not layout.has_tests and not layout.application:
