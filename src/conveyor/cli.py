@@ -10,18 +10,24 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from conveyor import doctor
+from conveyor import doctor, interpreters
+from conveyor.adopt import checker, testing
+from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import load_project
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.matrix import build_matrix, list_sessions, publish
 from conveyor.reports.github import markdown_table, write_step_summary
 from conveyor.scaffold import hooks
+from conveyor.scaffold.layout import Layout
 from conveyor.scaffold.plan import Action, Options, apply, follow_ups, plan
 
 NEXT_STEPS = (
-    "next: `uv lock` (the new dependency groups), `uv run conveyor hooks` (pin the hooks to"
-    " it), `uv run pre-commit install` (enable them), then `uv run nox -l` to see the sessions"
+    "next: `uv lock` (the new dependency groups), `uv run --group nox conveyor hooks` (pin the"
+    " hooks to it), `uv run --group hooks pre-commit install` (enable them), then"
+    " `uv run --group nox nox -l` to see the sessions and `uv run --group nox conveyor doctor`"
+    " to check this machine"
 )
+"""Each command names the group it needs, so it works whatever the project's default groups."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +46,18 @@ def _parser() -> argparse.ArgumentParser:
         "--conveyor-source",
         metavar="PATH",
         help="install conveyor from this path ([tool.uv.sources]) instead of the index",
+    )
+    init.add_argument(
+        "--safety-db",
+        metavar="DB",
+        help="check dependencies offline: 'safety-db' (that package's data) or a directory"
+        " with safety's insecure.json files (default: safety's online database)",
+    )
+    init.add_argument(
+        "--accept-stale-data",
+        metavar="REASON",
+        help="accept offline advisory data older than max-data-age, for this reason"
+        " ([tool.conveyor.security] accept-stale-data)",
     )
 
     doc = commands.add_parser("doctor", help="check every prerequisite and how to fix it")
@@ -61,13 +79,21 @@ def run_init(args: argparse.Namespace) -> int:
     root = Path(args.path)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a directory", hint="give the project root")
-    options = Options(force=args.force, docker=args.docker, conveyor_source=args.conveyor_source)
+    options = Options(
+        force=args.force,
+        docker=args.docker,
+        conveyor_source=args.conveyor_source,
+        safety_db=args.safety_db,
+        accept_stale_data=args.accept_stale_data,
+    )
     layout, changes = plan(root, options)
     code = "application code" if layout.application else f"package {layout.package}"
     print(
         f"{layout.name}: {code} in {', '.join(layout.src)}, "
         f"tests in {', '.join(layout.tests)}, Python {', '.join(layout.pythons)}"
     )
+    for line in adoption_lines(layout):
+        print(f"  {line}")
     if layout.docker.builds_image:
         images = ", ".join(layout.docker.root_context) or "compose build: sections"
         compose = layout.docker.compose_file or "none at the root"
@@ -88,6 +114,35 @@ def run_init(args: argparse.Namespace) -> int:
     if not args.dry_run and any(c.action is not Action.KEEP for c in changes):
         print(NEXT_STEPS)
     return 0
+
+
+def adoption_lines(layout: Layout) -> list[str]:
+    """What init found the project already has, and each declared Python not found here."""
+    files = ProjectFiles.read(layout.root)
+    found = interpreters.discover(layout.pythons)
+    lines = [
+        f"tests: {testing.runner(files)}"
+        + (f" (settings in {config.location})" if (config := testing.pytest_config(files)) else ""),
+        f"types: {describe_checker(checker.type_checker(files))}",
+    ]
+    declared = [f"group {g}" for g in testing.groups_for_tests(files)]
+    declared += [f"extra {e}" for e in testing.extras_for_tests(files)]
+    if declared:
+        lines.append(f"test dependencies: {', '.join(declared)} (installed from uv.lock)")
+    if found.missing:
+        lines.append(
+            f"Python {', '.join(found.missing)}: declared but not found here; their tests "
+            f"sessions fail until installed: "
+            + "; ".join(interpreters.install_hint(v) for v in found.missing)
+        )
+    return lines
+
+
+def describe_checker(found: checker.Checker) -> str:
+    """`ty (pyproject.toml [tool.ty])` or `mypy --strict (Conveyor's settings)`."""
+    if found.owned_by_conveyor:
+        return f"{found.name} --strict (Conveyor's settings: the project configures none)"
+    return f"{found.name} ({found.config})"
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -115,7 +170,7 @@ def run_hooks(args: argparse.Namespace) -> int:
                                  hooks.configured_pins(wanted) or [])  # fmt: skip
         if stale:
             print(f"{path}: hook pins differ from uv.lock: {'; '.join(stale)}", file=sys.stderr)
-            print("  hint: run `uv run conveyor hooks`", file=sys.stderr)
+            print("  hint: run `uv run --group nox conveyor hooks`", file=sys.stderr)
             return 1
         print(f"{path}: hooks pinned to uv.lock")
         return 0

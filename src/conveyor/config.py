@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
@@ -29,10 +30,12 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
+PREFERRED_TOOLS_PYTHON = "3.12"
 PYTHON_VERSION = re.compile(r"3\.[0-9]{1,2}")
 """A `python` / `tools-python` entry: any 3.X the machine may have (found or named missing)."""
 PYPROJECT = "pyproject.toml"
+_CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 
 
 def _kebab(name: str) -> str:
@@ -105,6 +108,10 @@ class SecuritySettings(Section):
     safety: str | None = None  # a safety executable to use instead of the safety group's
     # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
     ignore: dict[str, Reason] = Field(default_factory=dict)
+    # A bandit finding fails the gate at this severity and confidence or above (like the
+    # scan gate's fail-on); lower ones are listed as below the threshold.
+    bandit_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
+    bandit_confidence: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
     # Advisory data older than this many days fails the session, unless accepted with a reason.
     max_data_age: int = Field(default=45, ge=1)
     accept_stale_data: Reason | None = None
@@ -150,7 +157,7 @@ class ScanSettings(Section):
     )
     vuln: bool = True
     max_db_age: int = Field(default=7, ge=1)  # days; an older vulnerability DB fails the gate
-    config_dir: ProjectPath = "docker"
+    config_dir: ProjectPath = "."  # trivy config: every Dockerfile and IaC file in the project
     image: str | None = None
     jobs: int = Field(default=2, ge=1, le=16)
     skip_dirs: list[ProjectPath] = Field(
@@ -300,6 +307,11 @@ class Settings(Section):
     reports_dir: ProjectPath = "reports"
     integration_marker: str = "docker"
     env: dict[str, str] = Field(default_factory=dict)  # set in every session's environment
+    # What the project already has, detected from its files when unset (see conveyor.adopt):
+    test_runner: Literal["pytest", "unittest"] | None = None
+    test_groups: list[Arg] | None = None  # dependency groups the test sessions install
+    test_extras: list[Arg] | None = None  # extras of the project the test sessions install
+    type_checker: Literal["mypy", "pyright", "basedpyright", "ty"] | None = None
     licenses: LicenseSettings = Field(default_factory=LicenseSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
@@ -335,18 +347,24 @@ class Project(BaseModel):
     name: str
     requires_python: str | None
     settings: Settings
+    classifier_pythons: tuple[str, ...] = ()  # `Programming Language :: Python :: 3.X`
 
     @property
     def pythons(self) -> list[str]:
-        """Configured versions, else the supported ones `requires-python` admits."""
+        """Configured versions, else the declared ones (classifiers, else every known version)
+        that `requires-python` admits."""
         if self.settings.python is not None:
             return list(self.settings.python)
-        return pythons_for(self.requires_python)
+        return pythons_for(self.requires_python, self.classifier_pythons)
 
     @property
     def tools_python(self) -> str:
-        """The one modern Python the tool sessions run on."""
-        return self.settings.tools_python or self.pythons[-1]
+        """The one modern Python the tool sessions run on: 3.12 when the project admits it
+        (every machine of this kind has it), else its newest version."""
+        if self.settings.tools_python:
+            return self.settings.tools_python
+        pythons = self.pythons
+        return PREFERRED_TOOLS_PYTHON if PREFERRED_TOOLS_PYTHON in pythons else pythons[-1]
 
     @property
     def reports(self) -> Path:
@@ -354,12 +372,24 @@ class Project(BaseModel):
         return self.root / self.settings.reports_dir
 
 
-def pythons_for(requires_python: str | None) -> list[str]:
-    """The supported versions a `requires-python` specifier admits (all when absent)."""
+def pythons_for(requires_python: str | None, declared: Sequence[str] = ()) -> list[str]:
+    """The `declared` versions (default: every known one) a `requires-python` admits."""
+    versions = list(declared) or list(SUPPORTED_PYTHONS)
     if not requires_python:
-        return list(SUPPORTED_PYTHONS)
+        return versions
     spec = SpecifierSet(requires_python)
-    return [v for v in SUPPORTED_PYTHONS if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
+    return [v for v in versions if spec.contains(f"{v}.0") or spec.contains(f"{v}.99")]
+
+
+def classifier_versions(project_table: dict[str, Any]) -> tuple[str, ...]:
+    """`3.X` of each `Programming Language :: Python :: 3.X` classifier, oldest first."""
+    classifiers = project_table.get("classifiers", [])
+    found = {
+        m.group(1)
+        for c in (classifiers if isinstance(classifiers, list) else [])
+        if (m := _CLASSIFIER.match(str(c)))
+    }
+    return tuple(sorted(found, key=lambda v: tuple(map(int, v.split(".")))))
 
 
 def _describe_location(loc: tuple[int | str, ...]) -> tuple[str, str]:
@@ -479,6 +509,7 @@ def load_project(root: str | Path | None = None) -> Project:
         name=_project_string(project_table, "name", path) or base.name,
         requires_python=requires,
         settings=settings,
+        classifier_pythons=classifier_versions(project_table),
     )
     if not project.pythons:
         raise ConfigError(

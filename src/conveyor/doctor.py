@@ -17,9 +17,12 @@ from enum import Enum
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conveyor import interpreters
+from conveyor.adopt import conflicts
+from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import SUPPORTED_PYTHONS, Project
 from conveyor.errors import ConveyorError
 from conveyor.policy.advisories import STALE_DATA_HINT, AdvisoryData, judge_data
@@ -267,10 +270,49 @@ def diagnose(project: Project, runner: Runner = DEFAULT_RUNNER) -> list[Check]:
     checks.append(check_docker_engine(required=builds_image or composes, runner=runner))
     checks.append(check_compose(required=composes, runner=runner))
     checks.append(check_tool(TRIVY, settings.scan.trivy, required=builds_image, runner=runner))
-    checks.append(check_tool(GITLEAKS, settings.scan.gitleaks, required=True, runner=runner))
+    checks.append(
+        check_tool(
+            GITLEAKS,
+            settings.scan.gitleaks,
+            required=builds_image or composes or hooks_run_gitleaks(project.root),
+            runner=runner,
+        )
+    )
     checks.append(check_trivy_db(project))
     checks.append(check_safety_db(project))
+    checks.append(check_safety_conflicts(project, runner))
     return checks
+
+
+def hooks_run_gitleaks(root: Path) -> bool:
+    """True when the project's pre-commit config has a gitleaks hook (it then needs gitleaks)."""
+    config = root / ".pre-commit-config.yaml"
+    try:
+        return "gitleaks" in config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def check_safety_conflicts(project: Project, runner: Runner = DEFAULT_RUNNER) -> Check:
+    """Every group and extra that resolves packaging>=22 is declared apart from the safety
+    group (a group added since `conveyor init` makes `uv lock` fail, or holds it back)."""
+    files = ProjectFiles.read(project.root)
+    name = "safety conflicts"
+    if conflicts.SAFETY_GROUP not in files.groups:
+        return Check(name, Status.PRESENT, "no safety group", "", False)
+    python = project.pythons[0]
+    needed = [v for v in conflicts.safety_conflicts(files, python, runner) if v.apart]
+    declared = conflicts.declared_conflicts(files.pyproject)
+    missing = [v for v in needed if v.item not in declared]
+    if not missing:
+        return Check(name, Status.PRESENT, f"{len(needed)} group(s)/extra(s) kept apart", "", True)
+    detail = "; ".join(f"{v.item.kind} {v.item.name}: {v.reason}" for v in missing)
+    pairs = ", ".join(f'[{{ group = "safety" }}, {v.item.as_toml()}]' for v in missing)
+    fix = f"add to [tool.uv] conflicts in pyproject.toml: {pairs}; then uv lock"
+    # One the lock does not know yet breaks `uv lock`; a locked one is only held back.
+    locked = conflicts.locked_items(project.root / "uv.lock", project.name)
+    breaks = any(v.item not in locked for v in missing)
+    return Check(name, Status.STALE, f"not apart from safety: {detail}", fix, breaks)
 
 
 def exit_code(checks: Sequence[Check]) -> int:
@@ -301,5 +343,5 @@ def print_table(checks: Sequence[Check]) -> None:
     }
     for check, row in zip(checks, rows(checks)):
         style = styles[check.status] if check.required or check.status is Status.PRESENT else "dim"
-        table.add_row(*row, style=style)
+        table.add_row(*(escape(cell) for cell in row), style=style)  # `[tool.uv]` is text
     Console(file=sys.stdout, width=160).print(table)

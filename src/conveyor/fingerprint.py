@@ -165,21 +165,33 @@ class LockedGroups:
         self.memo = memo
         self._data: dict[str, Any] | None = None
 
-    def hash(self, project: str, groups: Sequence[str], *, with_project: bool) -> str:
-        """The closure of `groups` (plus the project's runtime deps when `with_project`)."""
+    def hash(
+        self,
+        project: str,
+        groups: Sequence[str],
+        *,
+        with_project: bool,
+        extras: Sequence[str] = (),
+    ) -> str:
+        """The closure of `groups` (plus the project's runtime deps when `with_project`, and
+        its `extras`)."""
         try:
             raw = self.lock.read_bytes()
         except OSError:
             return "no-lock"
         lock_hash = hashlib.sha256(raw).hexdigest()[:32]
-        key = digest(project, sorted(groups), with_project)
+        key = digest(
+            project, sorted(groups), with_project, *(["extras", sorted(extras)] if extras else [])
+        )
         memo = self._memo()
         cached = memo.get(lock_hash, {}).get(key)
         if isinstance(cached, str):
             return cached
         if self._data is None:
             self._data = tomllib.loads(raw.decode("utf-8"))
-        value = digest(closure(self._data, project, groups, with_project=with_project))
+        value = digest(
+            closure(self._data, project, groups, with_project=with_project, extras=extras)
+        )
         self._store(lock_hash, key, value)
         return value
 
@@ -208,9 +220,15 @@ def _canonical(name: str) -> str:
 
 
 def closure(
-    lock: Mapping[str, Any], project: str, groups: Sequence[str], *, with_project: bool
+    lock: Mapping[str, Any],
+    project: str,
+    groups: Sequence[str],
+    *,
+    with_project: bool,
+    extras: Sequence[str] = (),
 ) -> list[str]:
-    """`name==version` of every package the groups (and the project) pull in, sorted."""
+    """`name==version` of every package the groups (and the project, with `extras`) pull in,
+    sorted."""
     packages: dict[str, list[Mapping[str, Any]]] = {}
     for package in lock.get("package", []):
         packages.setdefault(_canonical(str(package.get("name", ""))), []).append(package)
@@ -222,6 +240,8 @@ def closure(
         wanted += list(root.get("dependencies", []))
     for group in groups:
         wanted += list(root.get("dev-dependencies", {}).get(group, []))
+    for extra in extras:
+        wanted += list(root.get("optional-dependencies", {}).get(extra, []))
     seen: set[str] = set()
     while wanted:
         ref = wanted.pop()

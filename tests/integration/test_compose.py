@@ -26,6 +26,7 @@ from tests.integration._demo import (
     make_target,
     wait_for,
 )
+from tests.integration._machine import COMPOSE_V1
 
 pytestmark = pytest.mark.docker
 
@@ -125,7 +126,7 @@ def test_one_shot_container_that_exited_zero_counts_as_healthy(
 
 def test_adapter_reads_state_and_names_a_taken_port(target: DemoTarget) -> None:
     runner = Runner()
-    assert detect_compose(runner)[0] in ("docker", "docker-compose")
+    assert detect_compose(runner).argv == (str(COMPOSE_V1),)  # the suite default: v1
     compose = compose_of(target)
     specs = compose.config()
     assert specs["app"].ports[0].published == target.port

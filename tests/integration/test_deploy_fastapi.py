@@ -2,7 +2,8 @@
 
 Adopted as found: no healthcheck is added. A good release must deploy (the stability
 window and retried smoke tests carry it), a broken one must roll back, and the preflight
-and the rollback must say what an image rollback cannot do for bind-mounted code.
+and the rollback must say what an image rollback cannot do for bind-mounted code. Every
+test runs with Compose v1 and again with v2.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ def fastapi_images(repo_base_image: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def app(fastapi_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceTarget]:
-    target = fastapi_target(tmp_path_factory.mktemp("fastapi") / "checkout")
+def app(
+    fastapi_images: None, compose: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceTarget]:
+    """The fixture deployed with Compose v1, then again with v2 (the `compose` param)."""
+    target = fastapi_target(tmp_path_factory.mktemp(f"fastapi-{compose}") / "checkout")
     try:
         yield target
     finally:

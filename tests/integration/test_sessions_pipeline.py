@@ -16,6 +16,7 @@ import nox.registry
 import pytest
 
 from tests.conftest import require_tool
+from tests.integration._projects import NOXFILE
 
 TOOL_PINS: dict[str, list[object]] = {
     "lint": ["ruff==0.17.6"],
@@ -28,14 +29,6 @@ TOOL_PINS: dict[str, list[object]] = {
 CONFLICTS = (
     '[[{ group = "safety" }, { group = "test" }], [{ group = "safety" }, { group = "typing" }]]'
 )
-NOXFILE = """\
-import nox
-
-import conveyor.sessions
-
-nox.options.default_venv_backend = "uv"
-conveyor.sessions.register()
-"""
 PACKAGE = '''\
 """A tiny package."""
 
@@ -310,6 +303,29 @@ def test_coverage_under_the_threshold_names_missing_integration_data(clean: Path
     assert "run the suites the threshold was set for" in text
 
 
+def test_plain_nox_judges_the_unit_data_against_the_unit_bar(clean: Path) -> None:
+    """Plain `nox` (no integration) on a clean copy: green on the bar set for unit data, red
+    when the unit data falls under it; the full bar waits for the integration data."""
+    root = copy_of(clean, "plain-nox")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "coverage-fail-under = 90\n",
+            "coverage-fail-under = 90\ncoverage-fail-under-unit = 70\n",
+        )
+    )
+    module = root / "src" / "demo" / "__init__.py"
+    module.write_text(module.read_text() + "\n\ndef unused() -> int:\n    return 1\n")
+    done = run_nox(root, "-s", "tests-3.12", "coverage")
+    assert done.returncode == 0, output_of(done)
+    assert "coverage 75.0% from tests-3.12 (threshold 70% for unit suites only)" in output_of(done)
+    module.write_text(module.read_text() + "\n\ndef unused2() -> int:\n    return 2\n\n\n"
+                      "def unused3() -> int:\n    return 3\n")  # fmt: skip
+    under = run_nox(root, "-s", "tests-3.12", "coverage")
+    assert under.returncode != 0
+    assert "is under the threshold 70% for unit suites only" in output_of(under)
+
+
 def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
     root = copy_of(clean, "install-only")
     done = run_nox(root, "--install-only", "-s", "coverage", "security", "licenses")
@@ -349,7 +365,9 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
 ) -> None:
     root = locked(workspace, "vulnerable", service=("requests==2.19.0",))
     (root / "src" / "demo" / "run.py").write_text(
-        "import subprocess\n\n\ndef run() -> int:\n    return subprocess.call('true', shell=True)\n"
+        "import random\nimport subprocess\n\n\ndef run(command: str) -> int:\n"
+        "    return subprocess.call(command, shell=True)\n\n\n"
+        "def pick() -> int:\n    return random.randint(1, 6)\n"
     )
     summary = root / "step-summary.md"
     code, text = nox_in_process(
@@ -358,7 +376,7 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
     assert code != 0
     assert "safety 36546" in text
     assert "::error::safety 36546: The Requests package through 2.19.1" in text
-    assert "::error file=src/demo/run.py,line=5::bandit B602" in text
+    assert "::error file=src/demo/run.py,line=6::bandit B602" in text
     assert "### Security (failed:" in summary.read_text()
     assert "CVE-2018-18074" in text
     report = read_json(root / "reports" / "security.json")
@@ -372,8 +390,12 @@ def test_a_vulnerable_pin_fails_security_offline_unless_ignored(
         "the fixture checks offline, on safety-db's data"
     )
     assert findings["B602"]["file"] == "src/demo/run.py"
-    assert findings["B602"]["line"] == 5
-    assert findings["B602"]["severity"] == "LOW"  # a constant command line
+    assert findings["B602"]["line"] == 6
+    assert findings["B602"]["severity"] == "HIGH"  # a command from the caller
+    # B311 (random) is LOW severity: listed with its rule, below the default MEDIUM bar.
+    assert findings["B311"]["ignored"] is True
+    assert findings["B311"]["reason"].startswith("below the bandit threshold (LOW severity")
+    assert "bandit B311" not in text.split("security:")[-1]
 
     pyproject = root / "pyproject.toml"
     pyproject.write_text(

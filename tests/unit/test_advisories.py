@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from conveyor.config import Reason
-from conveyor.policy.advisories import Advisory, evaluate, from_bandit, from_safety, judge_data
+from conveyor.policy.advisories import (
+    Advisory,
+    BanditThreshold,
+    evaluate,
+    from_bandit,
+    from_safety,
+    judge_data,
+)
 from conveyor.policy.freshness import judge
 from conveyor.tools.bandit import BanditFinding
 from conveyor.tools.safety import SafetyVulnerability
@@ -43,6 +53,7 @@ def test_tool_records_become_advisories() -> None:
         aliases=("B602:src/demo/run.py",),
         file="src/demo/run.py",
         line=3,
+        confidence="HIGH",
     )
     (safety,) = from_safety([VULN])
     assert safety.keys == ("36546", "CVE-2018-18074")
@@ -71,6 +82,38 @@ def test_ignores_match_by_id_or_alias_and_unused_ones_are_reported() -> None:
         "no redirects in our client",
     ]
     assert gate.unused_ignores == ("99999",)
+
+
+@pytest.mark.parametrize(
+    ("severity", "confidence", "fails"),
+    [
+        ("HIGH", "HIGH", True),
+        ("MEDIUM", "MEDIUM", True),
+        ("LOW", "HIGH", False),  # e.g. B311 random, B101 assert: below the default bar
+        ("HIGH", "LOW", False),
+        ("UNKNOWN", "HIGH", True),  # an unknown level fails closed
+    ],
+)
+def test_bandit_findings_fail_at_the_threshold_by_default_medium_medium(
+    severity: str, confidence: str, fails: bool
+) -> None:
+    finding = dataclasses.replace(FINDING, severity=severity, confidence=confidence)
+    gate = evaluate(from_bandit([finding]), {})
+    assert gate.passed is not fails
+    if not fails:
+        (verdict,) = gate.verdicts
+        assert verdict.ignored_because == (
+            f"below the bandit threshold ({severity} severity, {confidence} confidence; "
+            "fails at MEDIUM/MEDIUM)"
+        )
+
+
+def test_a_stricter_threshold_and_safety_advisories() -> None:
+    low = dataclasses.replace(FINDING, severity="LOW", confidence="LOW")
+    strict = BanditThreshold(severity="LOW", confidence="LOW")
+    assert not evaluate(from_bandit([low]), {}, strict).passed
+    # The threshold is bandit's only: a safety advisory has no severity and always fails.
+    assert not evaluate(from_safety([VULN]), {}, BanditThreshold("HIGH", "HIGH")).passed
 
 
 NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)

@@ -74,7 +74,7 @@ def test_ruff_json_paths_become_relative(tmp_path: Path) -> None:
     found = anno.from_ruff(text, tmp_path)
     assert found == [
         Annotation("error", "F401 `os` imported but unused", "src/m.py", 1, "ruff"),
-        Annotation("error", "SyntaxError: x", "src/n.py", 3, "ruff"),
+        Annotation("error", "syntax-error SyntaxError: x", "src/n.py", 3, "ruff"),
     ]
     assert anno.from_ruff("", tmp_path) == []
 

@@ -14,9 +14,11 @@ from conveyor.runner import Completed, Runner
 from conveyor.tools.compose import (
     BindMount,
     Compose,
+    ComposeCommand,
     ComposeTarget,
     ImageFacts,
     PublishedPort,
+    compose_version,
     image_content,
     load_config,
     parse_config,
@@ -360,3 +362,46 @@ def test_up_starts_a_second_container_beside_the_first(tmp_path: Path) -> None:
         "up", "-d", "--no-build", "--remove-orphans", "--no-deps", "--no-recreate",
         "--scale", "app=2", "app",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "version", "v2"),
+    [
+        ("docker-compose version 1.29.2, build unknown", "1.29.2", False),
+        ("Docker Compose version v2.24.7", "2.24.7", True),
+        ("Docker Compose version v5.6.1\n", "5.6.1", True),
+    ],
+)
+def test_compose_generation_comes_from_its_version_answer(
+    answer: str, version: str, v2: bool
+) -> None:
+    assert compose_version(answer) == version
+    assert ComposeCommand(("docker-compose",), version).is_v2 is v2
+
+
+def fake_compose(directory: Path, name: str, answer: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(f"#!/bin/sh\necho '{answer}'\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_standalone_v2_docker_compose_is_v2_and_the_variable_picks_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake_compose(tmp_path / "bin", "docker-compose", "Docker Compose version v5.6.1")
+    old = fake_compose(tmp_path / "old", "docker-compose", "docker-compose version 1.29.2, build x")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("CONVEYOR_COMPOSE", raising=False)
+    target = ComposeTarget(files=(), project="p")
+    found = Compose(target, runner=Runner())
+    assert (found.command, found.is_v2) == (("docker-compose",), True)
+    assert found.default_image("web") == "p-web"
+    monkeypatch.setenv("CONVEYOR_COMPOSE", str(old))
+    chosen = Compose(target, runner=Runner())
+    assert (chosen.command, chosen.is_v2) == ((str(old),), False)
+    assert chosen.on(target).is_v2 is False
+    monkeypatch.setenv("CONVEYOR_COMPOSE", str(tmp_path / "missing"))
+    with pytest.raises(ToolNotFoundError, match=r"CONVEYOR_COMPOSE=.*does not answer"):
+        Compose(target, runner=Runner())

@@ -23,7 +23,7 @@ def test_an_absent_table_gives_the_defaults(tmp_path: Path) -> None:
     assert project.settings.src == ["src"]
     assert project.settings.tests == ["tests"]
     assert project.pythons == list(SUPPORTED_PYTHONS)
-    assert project.tools_python == "3.13"
+    assert project.tools_python == "3.12"  # preferred over the newest declared (3.15)
     assert project.settings.coverage_fail_under is None  # the project's coverage config decides
     assert project.reports == tmp_path.resolve() / "reports"
     assert project.settings.security.safety_db is None
@@ -31,7 +31,8 @@ def test_an_absent_table_gives_the_defaults(tmp_path: Path) -> None:
 
 
 def test_pythons_follow_requires_python() -> None:
-    assert pythons_for(">=3.11") == ["3.11", "3.12", "3.13"]
+    assert pythons_for(">=3.11") == ["3.11", "3.12", "3.13", "3.14", "3.15"]
+    assert pythons_for(">=3.11", ["3.10", "3.11", "3.14"]) == ["3.11", "3.14"]
     assert pythons_for(">=3.9,<3.11") == ["3.9", "3.10"]
     assert pythons_for(None) == list(SUPPORTED_PYTHONS)
 
@@ -104,8 +105,8 @@ def test_an_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
     assert caught.value.hint == (
-        "allowed keys: accept-stale-data, bandit-skips, bandit-targets, ignore, max-data-age, "
-        "safety, safety-db"
+        "allowed keys: accept-stale-data, bandit-confidence, bandit-severity, bandit-skips, "
+        "bandit-targets, ignore, max-data-age, safety, safety-db"
     )
 
 

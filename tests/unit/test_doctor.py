@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conveyor import doctor
 from conveyor.config import load_project
 from conveyor.doctor import Check, Status
+from conveyor.runner import Completed, Runner
 from conveyor.tools.discovery import TRIVY
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -143,6 +146,51 @@ def test_missing_programs_name_their_fix(tmp_path: Path) -> None:
     assert configured.status is Status.MISSING
     assert "is not an executable file" in configured.detail
     assert configured.fix == TRIVY.install
+
+
+def test_gitleaks_is_required_only_with_docker_or_a_gitleaks_hook(tmp_path: Path) -> None:
+    assert not doctor.hooks_run_gitleaks(tmp_path)
+    (tmp_path / ".pre-commit-config.yaml").write_text("repos:\n  - repo: local\n")
+    assert not doctor.hooks_run_gitleaks(tmp_path)
+    (tmp_path / ".pre-commit-config.yaml").write_text("hooks:\n  - id: gitleaks\n")
+    assert doctor.hooks_run_gitleaks(tmp_path)
+
+
+class CompileAnswers(Runner):
+    """`uv pip compile`: packaging 24 for anything but ruff (parsing only; real: integration)."""
+
+    def run(self, argv: Sequence[Any], **_: Any) -> Completed:
+        wanted = Path(str(argv[-1])).read_text(encoding="utf-8")
+        out = "ruff==0.8.0\n" if wanted.strip() == "ruff" else "packaging==24.0\n"
+        return Completed(tuple(map(str, argv)), 0, out, "")
+
+
+def test_a_stale_safety_conflicts_list_is_named_with_the_pairs_to_add(tmp_path: Path) -> None:
+    text = (
+        '[project]\nname = "svc"\nrequires-python = ">=3.11"\n\n'
+        '[dependency-groups]\nsafety = ["safety"]\nlint = ["ruff"]\ntest = ["pytest"]\n'
+        'release = ["twine"]\n\n'
+        '[tool.uv]\nconflicts = [[{ group = "safety" }, { group = "test" }]]\n'
+    )
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    project = load_project(tmp_path)
+    check = doctor.check_safety_conflicts(project, CompileAnswers())
+    assert check.status is Status.STALE
+    assert check.detail == "not apart from safety: group release: resolves packaging 24.0"
+    assert '[{ group = "safety" }, { group = "release" }]' in check.fix
+    assert check.required  # not in uv.lock yet: `uv lock` fails until it is declared
+    (tmp_path / "uv.lock").write_text(
+        '[[package]]\nname = "svc"\n[package.dev-dependencies]\nrelease = []\n', encoding="utf-8"
+    )
+    assert not doctor.check_safety_conflicts(project, CompileAnswers()).required  # held back
+    pair = '[{ group = "safety" }, { group = "release" }]'
+    fixed = text.replace('{ group = "test" }]]', f'{{ group = "test" }}], {pair}]')
+    (tmp_path / "pyproject.toml").write_text(fixed, encoding="utf-8")
+    ok = doctor.check_safety_conflicts(load_project(tmp_path), CompileAnswers())
+    assert (ok.status, ok.detail) == (Status.PRESENT, "2 group(s)/extra(s) kept apart")
+    (tmp_path / "none").mkdir()
+    none = project_with(tmp_path / "none")
+    assert not doctor.check_safety_conflicts(load_project(none), CompileAnswers()).required
 
 
 def test_compose_fix_names_the_package_debian_has() -> None:

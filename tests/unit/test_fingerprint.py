@@ -25,6 +25,9 @@ version = "0.1.0"
 source = { editable = "." }
 dependencies = [{ name = "requests" }]
 
+[package.optional-dependencies]
+tests = [{ name = "pluggy" }]
+
 [package.dev-dependencies]
 lint = [{ name = "ruff" }]
 test = [{ name = "pytest" }, { name = "nox", version = "2026.10.20" }]
@@ -85,6 +88,8 @@ def test_a_group_closure_follows_dependencies_forks_and_extras() -> None:
         "pytest==8.3.0",
     ]
     assert closure(lock, "other", ["lint"], with_project=False) == []
+    # The project's extras a session installs are part of what it depends on.
+    assert "pluggy==1.5.0" in closure(lock, "svc", [], with_project=True, extras=["tests"])
 
 
 def test_a_lock_change_changes_only_the_groups_it_touches(tmp_path: Path) -> None:
@@ -92,10 +97,21 @@ def test_a_lock_change_changes_only_the_groups_it_touches(tmp_path: Path) -> Non
     lock.write_text(LOCK)
     groups = LockedGroups(lock, tmp_path / "memo.json")
     lint, test = (groups.hash("svc", [g], with_project=False) for g in ("lint", "test"))
+    extra = groups.hash("svc", [], with_project=True, extras=["tests"])
+    assert extra != groups.hash("svc", [], with_project=True)
     lock.write_text(LOCK.replace('version = "8.3.0"', 'version = "8.4.0"'))
     again = LockedGroups(lock, tmp_path / "memo.json")
     assert again.hash("svc", ["lint"], with_project=False) == lint
     assert again.hash("svc", ["test"], with_project=False) != test
+    bumped = LOCK.replace('version = "1.5.0"', 'version = "1.6.0"')
+    lock.write_text(bumped)  # pluggy: only through pytest and the `tests` extra
+    assert (
+        LockedGroups(lock, tmp_path / "memo.json").hash(
+            "svc", [], with_project=True, extras=["tests"]
+        )
+        != extra
+    )
+    lock.write_text(LOCK.replace('version = "8.3.0"', 'version = "8.4.0"'))
     lock.unlink()
     assert again.hash("svc", ["lint"], with_project=False) == "no-lock"
 

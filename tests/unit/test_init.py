@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,8 @@ from conveyor.config import load_project
 from conveyor.deploy.ledger import ReleaseSource
 from conveyor.deploy.prepare import PreparedRelease
 from conveyor.deploy.strategies.blue_green import BlueGreen
-from conveyor.errors import ConfigError
+from conveyor.errors import ConfigError, ToolFailedError
+from conveyor.runner import Completed, Runner
 from conveyor.scaffold import hooks
 from conveyor.scaffold.docker import DockerLayout, copied_sources, excludes
 from conveyor.scaffold.layout import detect, import_name
@@ -47,6 +50,28 @@ line-length = 88
 """
 
 
+class FakeCompile(Runner):
+    """`uv pip compile` answered from the requirements file: anything with pytest or twine
+    resolves packaging 24 (argument building and parsing only; real runs: the integration
+    tests adopting tests/fixtures/projects)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def run(self, argv: Sequence[Any], **_: Any) -> Completed:
+        args = [str(a) for a in argv]
+        self.calls.append(args)
+        wanted = Path(args[-1]).read_text(encoding="utf-8")
+        if "unresolvable" in wanted:
+            raise ToolFailedError("uv pip compile: exited 1")
+        pins = "packaging==24.0\n" if ("pytest" in wanted or "twine" in wanted) else ""
+        return Completed(tuple(args), 0, pins + "ruff==0.8.0\n", "")
+
+
+FAKE = FakeCompile()
+
+
 def make_project(root: Path, *, layout: str = "src", pyproject: str = PYPROJECT) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
@@ -69,8 +94,21 @@ def test_detects_src_layout_tests_and_pythons(tmp_path: Path) -> None:
     assert layout.src_root == "src"
     assert layout.tests == ("tests",)
     assert layout.has_tests
-    assert layout.pythons == ("3.10", "3.11", "3.12", "3.13")
+    assert layout.pythons == ("3.10", "3.11", "3.12", "3.13", "3.14", "3.15")
     assert layout.tools_python == "3.12"
+
+
+def test_declared_pythons_are_the_classifiers_within_requires_python(tmp_path: Path) -> None:
+    classifiers = "".join(
+        f'  "Programming Language :: Python :: {v}",\n' for v in ("3", "3.9", "3.11", "3.14")
+    )
+    text = PYPROJECT.replace(
+        'requires-python = ">=3.10"\n',
+        f'requires-python = ">=3.10"\nclassifiers = [\n{classifiers}]\n',
+    )
+    layout = detect(make_project(tmp_path, pyproject=text))
+    assert layout.pythons == ("3.11", "3.14")  # 3.9 is outside requires-python
+    assert layout.tools_python == "3.14"
 
 
 def test_detects_flat_layout_without_tests(tmp_path: Path) -> None:
@@ -114,7 +152,7 @@ def test_existing_conveyor_table_wins_over_detection(tmp_path: Path) -> None:
         ("[project]\nversion = '1'\n", "[project] key 'name' is missing"),
         ("[project\n", "invalid TOML"),
         ("[project]\nname = 'x'\nrequires-python = 'bogus'\n", "invalid specifier 'bogus'"),
-        ("[project]\nname = 'x'\nrequires-python = '<3'\n", "admits none of Python 3.9-3.13"),
+        ("[project]\nname = 'x'\nrequires-python = '<3'\n", "admits none of its classifiers'"),
     ],
 )
 def test_bad_pyproject_is_one_line(tmp_path: Path, pyproject: str, message: str) -> None:
@@ -140,7 +178,7 @@ def test_a_package_whose_code_is_missing_names_the_fix(tmp_path: Path) -> None:
 
 def test_extend_appends_groups_conflicts_source_and_table(tmp_path: Path) -> None:
     layout = detect(make_project(tmp_path))
-    new = extend(PYPROJECT, layout, docker=True, conveyor_source="/opt/conveyor")
+    new = extend(PYPROJECT, layout, docker=True, conveyor_source="/opt/conveyor", runner=FAKE)
     assert new.startswith(PYPROJECT)
     data = tomllib.loads(new)
     assert set(GROUPS) <= set(data["dependency-groups"])
@@ -154,7 +192,10 @@ def test_extend_appends_groups_conflicts_source_and_table(tmp_path: Path) -> Non
     assert data["tool"]["conveyor"]["src"] == ["src/my_service"]
     assert data["tool"]["conveyor"]["docker"]["image"] == "my_service"
     assert data["tool"]["ruff"] == {"line-length": 88}
-    assert extend(new, detect(tmp_path), docker=True, conveyor_source="/opt/conveyor") == new
+    assert (
+        extend(new, detect(tmp_path), docker=True, conveyor_source="/opt/conveyor", runner=FAKE)
+        == new
+    )
 
 
 def test_extend_inserts_under_existing_tables(tmp_path: Path) -> None:
@@ -163,7 +204,9 @@ def test_extend_inserts_under_existing_tables(tmp_path: Path) -> None:
         '\n[tool.uv]\npackage = true\n\n[tool.uv.sources]\nother = { path = "../other" }\n'
     )
     layout = detect(make_project(tmp_path, pyproject=text))
-    data = tomllib.loads(extend(text, layout, docker=False, conveyor_source="../conveyor"))
+    data = tomllib.loads(
+        extend(text, layout, docker=False, conveyor_source="../conveyor", runner=FAKE)
+    )
     groups = data["dependency-groups"]
     assert groups["lint"] == ["ruff==0.1"]
     assert groups["dev"] == ["ipython"]
@@ -178,10 +221,10 @@ def test_extend_refuses_what_it_cannot_edit_safely(tmp_path: Path) -> None:
     inline = PYPROJECT + '\n[tool.uv]\nsources = { other = { path = "../o" } }\n'
     layout = detect(make_project(tmp_path, pyproject=inline))
     with pytest.raises(ConfigError, match="cannot add Conveyor's tables safely"):
-        extend(inline, layout, docker=False, conveyor_source="../conveyor")
+        extend(inline, layout, docker=False, conveyor_source="../conveyor", runner=FAKE)
     dotted = 'dependency-groups.lint = ["ruff"]\n' + PYPROJECT
     with pytest.raises(ConfigError, match=r"\[dependency-groups\] is not written as a table"):
-        extend(dotted, layout, docker=False)
+        extend(dotted, layout, docker=False, runner=FAKE)
 
 
 def test_conveyor_table_lists_detected_values(tmp_path: Path) -> None:
@@ -190,7 +233,7 @@ def test_conveyor_table_lists_detected_values(tmp_path: Path) -> None:
     assert table == {
         "src": ["src/my_service"],
         "tests": ["tests"],
-        "python": ["3.10", "3.11", "3.12", "3.13"],
+        "python": ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"],
         "tools-python": "3.12",
     }
 
@@ -198,7 +241,7 @@ def test_conveyor_table_lists_detected_values(tmp_path: Path) -> None:
 def test_plan_creates_then_keeps_and_never_overwrites_without_force(tmp_path: Path) -> None:
     root = make_project(tmp_path)
     (root / "noxfile.py").write_text("# mine\n", encoding="utf-8")
-    layout, changes = plan(root, Options())
+    layout, changes = plan(root, Options(), FAKE)
     actions = {c.path: c.action for c in changes}
     assert actions["pyproject.toml"] is Action.UPDATE
     assert actions["noxfile.py"] is Action.SKIP
@@ -206,14 +249,14 @@ def test_plan_creates_then_keeps_and_never_overwrites_without_force(tmp_path: Pa
     written = apply(layout.root, changes)
     assert "noxfile.py" not in {c.path for c in written}
     assert (root / "noxfile.py").read_text(encoding="utf-8") == "# mine\n"
-    _, again = plan(root, Options())
+    _, again = plan(root, Options(), FAKE)
     assert {c.action for c in again} == {Action.KEEP, Action.SKIP}
-    _, forced = plan(root, Options(force=True))
+    _, forced = plan(root, Options(force=True), FAKE)
     assert {c.path: c.action for c in forced}["noxfile.py"] is Action.UPDATE
 
 
 def test_diff_of_a_new_file_starts_at_dev_null(tmp_path: Path) -> None:
-    _, changes = plan(make_project(tmp_path), Options())
+    _, changes = plan(make_project(tmp_path), Options(), FAKE)
     tasks = next(c for c in changes if c.path == "tasks.py")
     assert tasks.diff().startswith("--- /dev/null\n+++ b/tasks.py\n")
     assert "+ns = namespace()\n" in tasks.diff()
@@ -231,7 +274,7 @@ def test_docker_templates_follow_the_layout(tmp_path: Path) -> None:
 
 
 def test_noxfile_template_is_thin_and_declares_its_dependencies() -> None:
-    text = render("noxfile.py")
+    text = render("noxfile.py", required_imports="", q='"')
     assert text.startswith("# /// script\n")
     assert "nox.needs_version" in text
     assert text.rstrip().endswith("conveyor.sessions.register()")
@@ -263,7 +306,24 @@ def test_rendered_files_are_stable_text(tmp_path: Path) -> None:
         assert "@@" not in content, path
         assert content.endswith("\n"), path
         assert not any(line != line.rstrip() for line in content.splitlines()), path
-    assert textwrap.dedent(render("tasks.py")).count("\n") == 5
+    assert textwrap.dedent(render("tasks.py", required_imports="")).count("\n") == 5
+
+
+def test_generated_modules_follow_the_projects_ruff_style(tmp_path: Path) -> None:
+    """isort's required imports (I002) and single quotes, as the project's ruff asks."""
+    ruff = (
+        '\n[tool.ruff.format]\nquote-style = "single"\n'
+        '\n[tool.ruff.lint.isort]\nrequired-imports = ["from __future__ import annotations"]\n'
+    )
+    layout = detect(make_project(tmp_path, pyproject=PYPROJECT + ruff))
+    files = desired_files(layout, Options())
+    for name in ("noxfile.py", "tasks.py"):
+        _, _, body = files[name].partition("configured by [tool.conveyor]")
+        assert "\n\nfrom __future__ import annotations\n\n" in body, name
+    assert "nox.options.default_venv_backend = 'uv'" in files["noxfile.py"]
+    plain = desired_files(detect(make_project(tmp_path / "plain")), Options())
+    assert "__future__" not in plain["noxfile.py"]
+    assert 'nox.options.default_venv_backend = "uv"' in plain["noxfile.py"]
 
 
 def test_notes_follow_nested_includes() -> None:
@@ -360,14 +420,14 @@ def test_application_without_pyproject(tmp_path: Path) -> None:
     assert layout.application
     assert not layout.has_project_table
     assert (layout.name, layout.image, layout.src) == ("Shop_App", "shop-app", ("app",))
-    assert layout.pythons == ("3.11", "3.12", "3.13")
+    assert layout.pythons == ("3.11", "3.12", "3.13", "3.14", "3.15")
     assert layout.docker == DockerLayout(
         dockerfile=None,  # compose builds it: the compose service names the image
         compose_file="docker-compose.yml",
         root_context=("Dockerfile",),
         compose_builds=True,
     )
-    layout_, changes = plan(root, Options())
+    layout_, changes = plan(root, Options(), FAKE)
     by_path = {c.path: c for c in changes}
     assert by_path["pyproject.toml"].action is Action.CREATE
     data = tomllib.loads(by_path["pyproject.toml"].new)
@@ -399,7 +459,7 @@ def test_application_dockerfile_not_built_by_compose_is_configured(tmp_path: Pat
     table = conveyor_table(layout, docker=False)
     assert 'dockerfile = "Dockerfile"' in table
     assert "[tool.conveyor.deploy]" not in table
-    new = extend((root / "pyproject.toml").read_text(), layout, docker=False)
+    new = extend((root / "pyproject.toml").read_text(), layout, docker=False, runner=FAKE)
     assert new.startswith("[tool.black]\nline-length = 100\n")  # kept byte for byte
     assert tomllib.loads(new)["project"]["name"] == root.name
 

@@ -118,8 +118,8 @@ def test_session_jobs_run_exactly_nox_for_their_session(repo_root: Path) -> None
     nox_lines = [line.strip() for line in run.splitlines() if "nox" in line]
     # Every session runs exactly `nox -s <session>`; integration as root (debootstrap).
     assert nox_lines == [
-        'sudo -E env "PATH=$PATH" uv run nox -s "$SESSION"',
-        'uv run nox -s "$SESSION"',
+        'sudo -E env "PATH=$PATH" uv run --group nox nox -s "$SESSION"',
+        'uv run --group nox nox -s "$SESSION"',
     ]
     assert data["jobs"]["session"]["strategy"]["matrix"] == (
         "${{ fromJSON(needs.sessions.outputs.matrix) }}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from conveyor.config import Reason
 from conveyor.policy.freshness import Freshness
@@ -24,6 +25,7 @@ class Advisory:
     aliases: tuple[str, ...] = ()
     file: str | None = None
     line: int | None = None
+    confidence: str = ""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -110,6 +112,7 @@ def from_bandit(findings: Iterable[BanditFinding]) -> list[Advisory]:
             aliases=(f"{f.test_id}:{f.filename}",),
             file=f.filename,
             line=f.line,
+            confidence=f.confidence,
         )
         for f in findings
     ]
@@ -131,14 +134,49 @@ def from_safety(vulnerabilities: Iterable[SafetyVulnerability]) -> list[Advisory
     ]
 
 
-def evaluate(advisories: Iterable[Advisory], ignore: Mapping[str, Reason]) -> AdvisoryGate:
-    """Match advisories against the ignore list (by id or alias)."""
+Level = Literal["LOW", "MEDIUM", "HIGH"]
+LEVELS: tuple[Level, ...] = ("LOW", "MEDIUM", "HIGH")
+
+
+@dataclass(frozen=True)
+class BanditThreshold:
+    """A bandit finding fails at this severity and this confidence or above."""
+
+    severity: Level = "MEDIUM"
+    confidence: Level = "MEDIUM"
+
+    def below(self, advisory: Advisory) -> str | None:
+        """Why `advisory` passes under this threshold, or None when it fails the gate."""
+        if advisory.source != "bandit":
+            return None
+        if _rank(advisory.severity) >= _rank(self.severity) and _rank(advisory.confidence) >= _rank(
+            self.confidence
+        ):
+            return None
+        return (
+            f"below the bandit threshold ({advisory.severity} severity, "
+            f"{advisory.confidence} confidence; fails at {self.severity}/{self.confidence})"
+        )
+
+
+def _rank(level: str) -> int:
+    """LOW 0, MEDIUM 1, HIGH 2; anything unknown counts as the highest (fail closed)."""
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def evaluate(
+    advisories: Iterable[Advisory],
+    ignore: Mapping[str, Reason],
+    threshold: BanditThreshold | None = None,
+) -> AdvisoryGate:
+    """Match advisories against the ignore list (by id or alias), then bandit's threshold."""
+    bar = threshold or BanditThreshold()
     used: set[str] = set()
     verdicts = []
     for advisory in advisories:
         key = next((k for k in advisory.keys if k in ignore), None)
         if key is None:
-            verdicts.append(Verdict(advisory))
+            verdicts.append(Verdict(advisory, bar.below(advisory)))
         else:
             used.add(key)
             verdicts.append(Verdict(advisory, ignore[key].reason))

