@@ -59,6 +59,7 @@ def build_demo_images() -> None:
             ],
             cwd=REPO_ROOT, check=True, capture_output=True, text=True,
         )  # fmt: skip
+    # Each variant says who it is on `/`, so a request it answers is counted as its own.
     variants = {
         BAD: "ENV APP_FORCE_UNHEALTHY=1",
         CRASH: 'CMD ["sh", "-c", "echo boot failed: no config >&2; exit 3"]',
@@ -67,7 +68,7 @@ def build_demo_images() -> None:
     for tag, line in variants.items():
         subprocess.run(
             ["docker", "build", "-q", "-t", f"{DEMO_REPOSITORY}:{tag}", "-"],
-            input=f"FROM {DEMO_REPOSITORY}:{GOOD}\n{line}\n",
+            input=f"FROM {DEMO_REPOSITORY}:{GOOD}\nENV APP_RELEASE={tag}\n{line}\n",
             check=True, capture_output=True, text=True,
         )  # fmt: skip
     # One proxy image under every tag, as `inv build` tags all images alike: a deploy of

@@ -23,8 +23,10 @@ from conveyor.deploy.ledger import Ledger
 from conveyor.deploy.lock import DeployLock, LockHeldError
 from conveyor.deploy.orchestrate import Deployer
 from conveyor.deploy.target import resolve_target
+from conveyor.tasks.compose import up
 from conveyor.tasks.deploy import deploy, releases, rollback
-from conveyor.tools.compose import Compose
+from conveyor.tools.compose import COMPOSE_VARIABLE, Compose
+from tests.integration import _machine as machine
 from tests.integration._demo import (
     BAD,
     BASE_IMAGE,
@@ -280,5 +282,28 @@ def test_the_in_place_anchor_drops_requests_where_blue_green_does_not(
             deploy(target.context(), "staging", tag=GOOD2)
         assert target.serving_release() == GOOD2
         assert traffic.failed() != []
+    finally:
+        target.down()
+
+
+def test_compose_v2_starts_and_switches_colours_the_same_way(
+    demo_images: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose v2 names containers and answers `--scale` in its own way; the switch holds."""
+    monkeypatch.setenv(COMPOSE_VARIABLE, machine.compose_v2())
+    target = make_target(tmp_path, strategy="blue-green")
+    try:
+        up(target.context(), env="staging", tag=GOOD)  # `inv up` promotes a healthy start too
+        assert ledger_of(target).releases()[-1].colours == {"app": "blue"}
+        with Traffic(target.port) as traffic:
+            deploy(target.context(), "staging", tag=GOOD2)
+            assert failing_deploy(target, BAD) == 1
+        assert traffic.failed() == [], traffic.describe_failures()
+        assert traffic.answered_by(BAD) == 0
+        assert traffic.answered_by(GOOD) > 0
+        assert target.serving_release() == GOOD2
+        (app,) = services(target)["app"]
+        name = docker("inspect", "-f", "{{.Name}}", app).stdout.strip()
+        assert name.startswith(f"/{target.project}-app-")  # v2's naming
     finally:
         target.down()

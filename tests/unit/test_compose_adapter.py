@@ -264,7 +264,7 @@ def test_bind_mounts_and_builds_of_both_versions() -> None:
         load_config("- a list\n")
 
 
-def test_inspect_gives_addresses_and_the_ports_the_engine_published() -> None:
+def test_inspect_gives_networks_and_the_ports_the_engine_published() -> None:
     raw = [
         {
             "Id": "p1",
@@ -285,7 +285,7 @@ def test_inspect_gives_addresses_and_the_ports_the_engine_published() -> None:
         }
     ]
     (proxy,) = parse_inspect(json.dumps(raw))
-    assert proxy.addresses == ("192.168.16.3", "fd00::3")
+    assert proxy.networks == {"demo_default": "192.168.16.3", "demo_edge": "fd00::3"}
     binding = proxy.host_binding(9080)
     assert binding is not None
     assert (binding.host_ip, binding.host_port) == ("127.0.0.1", 49153)  # ephemeral, resolved

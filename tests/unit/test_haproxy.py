@@ -25,6 +25,7 @@ from conveyor.tools.haproxy import (
     parse_servers_state,
     parse_stat_json,
     render_config,
+    set_addr,
     set_fqdn,
     set_state,
 )
@@ -179,3 +180,72 @@ def test_an_unreachable_runtime_api_says_what_the_image_needs(tmp_path: Path) ->
     assert "socat" in caught.value.hint
     assert "level admin" in caught.value.hint
     assert not proxy.answers()
+
+
+def test_addresses_are_set_as_ip_addresses_only() -> None:
+    assert set_addr("live_app", "green", "192.168.16.5", 8000) == (
+        "set server live_app/green addr 192.168.16.5 port 8000"
+    )
+    assert set_addr("live_app", "green", "fd00::3", 8000).endswith("addr fd00::3 port 8000")
+    with pytest.raises(ToolFailedError, match="is not an IP address"):
+        set_addr("live_app", "green", "app; shutdown sessions", 8000)
+
+
+def test_address_changes_are_accepted_replies(tmp_path: Path) -> None:
+    changed = (
+        "IP changed from '192.168.16.4' to '10.1.2.3', no need to change the port by "
+        "'stats socket command'\n\n"
+        "no need to change the addr, no need to change the port by 'stats socket command'\n\n"
+        "IP changed from '10.1.2.3' to '10.1.2.4', port changed from '8000' to '8001' by "
+        "'stats socket command'\n\n"
+    )
+    proxy, _ = proxy_with(tmp_path, reply(changed))
+    proxy.tell([set_addr("next_app", "blue", "10.1.2.3", 8000)] * 3)
+
+
+def state_with(address: str) -> Completed:
+    header = SERVERS_STATE.splitlines()[1]
+    row = f"4 live_app 1 blue {address} 2 0 1 1 3 1 0 0 8 0 0 0 demo_app_3 8000 - 0 0 - - 0"
+    return reply(f"1\n{header}\n{row}\n\n")
+
+
+def test_pointing_a_server_sets_its_name_and_address_at_once(tmp_path: Path) -> None:
+    accepted = (
+        "live_app/blue changed its FQDN from demo_app_1 to demo_app_3 by 'stats socket "
+        "command'\n\nIP changed from '10.0.0.1' to '10.0.0.3', no need to change the port by "
+        "'stats socket command'\n\n"
+    )
+    proxy, runner = proxy_with(tmp_path, reply(accepted), state_with("10.0.0.3"))
+    proxy.point("live_app", "blue", "demo_app_3", "10.0.0.3", 8000, seconds=5)
+    assert runner.calls[0][1] == (
+        "set server live_app/blue fqdn demo_app_3; "
+        "set server live_app/blue addr 10.0.0.3 port 8000\n"
+    )
+    assert runner.calls[1][1] == "show servers state\n"
+
+
+def test_a_server_without_an_address_waits_for_its_resolver(tmp_path: Path) -> None:
+    """HAProxy takes no address for a server whose old name stopped resolving (no address
+    family left): the new name's DNS answer is what gives it one."""
+    lost = (
+        "live_app/blue changed its FQDN from demo_app_1 to demo_app_3 by 'stats socket "
+        "command'\n\nUpdate for the current server address family is only supported through "
+        "configuration file by 'stats socket command'\n\n"
+    )
+    proxy, runner = proxy_with(tmp_path, reply(lost), state_with("-"), state_with("10.0.0.3"))
+    proxy.point("live_app", "blue", "demo_app_3", "10.0.0.3", 8000, seconds=5)
+    assert len(runner.calls) == 3  # asked again until resolved
+    elsewhere, _ = proxy_with(tmp_path, reply(lost), *[state_with("10.9.9.9")] * 100)
+    with pytest.raises(ToolFailedError, match=r"live_app/blue does not reach demo_app_3"):
+        elsewhere.point("live_app", "blue", "demo_app_3", "10.0.0.3", 8000, seconds=0.3)
+
+
+def test_switching_waits_until_the_new_server_takes_traffic(tmp_path: Path) -> None:
+    starting = json.dumps([server("live_app", "green", "MAINT (resolution)")])
+    up = json.dumps([server("live_app", "green", "no check")])
+    proxy, runner = proxy_with(tmp_path, reply(starting), reply(up))
+    proxy.wait_taking_traffic([("live_app", "green")], 5)
+    assert [stdin for _, stdin in runner.calls] == ["show stat -1 4 -1 json\n"] * 2
+    never, _ = proxy_with(tmp_path, *[reply(starting)] * 100, reply("last lines"))
+    with pytest.raises(ToolFailedError, match="live_app/green did not come up"):
+        never.wait_taking_traffic([("live_app", "green")], 0.3)

@@ -135,7 +135,7 @@ class ContainerState:
     host_ports: tuple[int, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     bind_sources: tuple[str, ...] = ()
-    addresses: tuple[str, ...] = ()  # its IP addresses on the networks it is attached to
+    networks: Mapping[str, str] = field(default_factory=dict)  # network -> its address there
     published: tuple[PortBinding, ...] = ()  # ports published now (ephemeral ones resolved)
 
     def host_binding(self, container_port: int, protocol: str = "tcp") -> PortBinding | None:
@@ -457,25 +457,22 @@ def parse_inspect(text: str) -> list[ContainerState]:
                     for m in item.get("Mounts") or []
                     if m.get("Type") == "bind"
                 ),
-                addresses=_addresses(item),
+                networks=_networks(item),
                 published=_published(item),
             )
         )
     return states
 
 
-def _addresses(item: Mapping[str, Any]) -> tuple[str, ...]:
+def _networks(item: Mapping[str, Any]) -> dict[str, str]:
+    """Network name -> the container's address on it (IPv4, else IPv6)."""
     networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
-    found = [
-        str(address)
-        for settings in networks.values()
-        for address in (
-            (settings or {}).get("IPAddress"),
-            (settings or {}).get("GlobalIPv6Address"),
-        )
-        if address
-    ]
-    return tuple(found)
+    found: dict[str, str] = {}
+    for name, settings in networks.items():
+        address = (settings or {}).get("IPAddress") or (settings or {}).get("GlobalIPv6Address")
+        if address:
+            found[str(name)] = str(address)
+    return found
 
 
 def _published(item: Mapping[str, Any]) -> tuple[PortBinding, ...]:

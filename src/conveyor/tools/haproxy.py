@@ -18,6 +18,7 @@ installed; CONFIG_DIR is writable by `docker cp`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import time
@@ -42,9 +43,14 @@ SLOTS = ("blue", "green")
 RELOAD_SECONDS = 10.0
 POLL_SECONDS = 0.2
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# What `set server ... fqdn` answers on success (HAProxy spells it FDQN when it is the same).
-_FQDN_SET = re.compile(r"changed its FQDN from \S* to \S+|no need to change the FDQN")
+# What `set server ... fqdn|addr` answer on success (FDQN: HAProxy's spelling).
+_ACCEPTED = re.compile(
+    r"changed its FQDN from \S* to \S+|no need to change the FDQN|"
+    r"IP changed from|no need to change the addr|port changed from|no need to change the port"
+)
 ServerAdmin = Literal["ready", "drain", "maint"]
+ADDRESS_FAMILY_LOST = "only supported through configuration file"
+"""HAProxy's refusal of `set server addr` for a server that has no address (family) left."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,18 @@ def set_fqdn(backend: str, server: str, fqdn: str) -> str:
     return (
         f"set server {checked_name('backend', backend)}/{checked_name('server', server)} "
         f"fqdn {checked_name('host name', fqdn)}"
+    )
+
+
+def set_addr(backend: str, server: str, address: str, port: int) -> str:
+    """`set server B/S addr A port P`: the server's address now, before any DNS answer."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise ToolFailedError(f"haproxy: {address!r} is not an IP address") from None
+    return (
+        f"set server {checked_name('backend', backend)}/{checked_name('server', server)} "
+        f"addr {ip} port {int(port)}"
     )
 
 
@@ -199,6 +217,7 @@ def render_config(routes: Sequence[ProxyRoute], project: str) -> str:
         f"resolvers {RESOLVERS}",
         f"    nameserver docker {DOCKER_DNS}",
         "    hold valid 1s",
+        "    hold nx 1s",
         "    hold obsolete 5s",
         "    timeout resolve 1s",
         "    timeout retry 1s",
@@ -247,15 +266,16 @@ class HAProxy:
             )
         return done.stdout
 
-    def tell(self, commands: Sequence[str]) -> None:
-        """Run `set` commands in order, in one connection; ToolFailedError on any refusal."""
+    def tell(self, commands: Sequence[str], *, tolerate: str = "") -> None:
+        """Run `set` commands in order, in one connection; ToolFailedError on any refusal
+        (but those containing `tolerate`)."""
         if not commands:
             return
         reply = self.ask("; ".join(commands))
         refused = [
             line.strip()
             for line in reply.splitlines()
-            if line.strip() and not _FQDN_SET.search(line)
+            if line.strip() and not _ACCEPTED.search(line) and not (tolerate and tolerate in line)
         ]
         if refused:
             raise ToolFailedError(
@@ -263,11 +283,52 @@ class HAProxy:
                 hint="commands: " + "; ".join(commands),
             )
 
+    def point(
+        self, backend: str, server: str, fqdn: str, address: str, port: int, *, seconds: float
+    ) -> None:
+        """Make a server follow the host name `fqdn` (so a restart's new address is followed
+        too) and take `address` at once. A server whose last name stopped resolving has no
+        address family left, and HAProxy takes no address for it: then its resolver's answer
+        for `fqdn` is waited for. Returns once the server has the address."""
+        self.tell(
+            [set_fqdn(backend, server, fqdn), set_addr(backend, server, address, port)],
+            tolerate=ADDRESS_FAMILY_LOST,
+        )
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [s for s in self.servers() if (s.backend, s.server) == (backend, server)]
+            if found and (found[0].fqdn, found[0].address) == (fqdn, address):
+                return
+            if time.monotonic() >= deadline:
+                raise ToolFailedError(
+                    f"{self.label}: {backend}/{server} does not reach {fqdn} ({address}) "
+                    f"after {seconds:g}s",
+                    hint="the proxy and the service must share a compose network",
+                )
+            time.sleep(POLL_SECONDS)
+
+    def wait_taking_traffic(self, servers: Sequence[tuple[str, str]], seconds: float) -> None:
+        """Until every (backend, server) takes traffic (UP, not in any maintenance)."""
+        deadline = time.monotonic() + seconds
+        wanted = set(servers)
+        while True:
+            up = {(s.backend, s.server) for s in self.stats() if s.takes_traffic}
+            if wanted <= up:
+                return
+            if time.monotonic() >= deadline:
+                missing = ", ".join(f"{b}/{s}" for b, s in sorted(wanted - up))
+                raise ToolFailedError(
+                    f"{self.label}: {missing} did not come up within {seconds:g}s",
+                    hint=self._logs(),
+                )
+            time.sleep(POLL_SECONDS)
+
     def servers(self) -> list[ServerState]:
         return parse_servers_state(self.ask("show servers state"))
 
     def stats(self) -> list[ServerStat]:
-        return parse_stat_json(self.ask("show stat json"))
+        """Every server's status and load (`-1 4 -1`: all proxies, servers only)."""
+        return parse_stat_json(self.ask("show stat -1 4 -1 json"))
 
     def answers(self) -> bool:
         """True when the runtime API answers (a proxy that is still starting does not)."""

@@ -41,14 +41,14 @@ from conveyor.tools.haproxy import (
     live_backend,
     preview_backend,
     render_config,
-    set_fqdn,
     set_state,
 )
 
 SETTINGS = "[tool.conveyor.deploy.blue-green]"
 PROXY_START_SECONDS = 30.0
-RESOLVE_SECONDS = 15.0
 POLL_SECONDS = 0.2
+RESOLVE_SECONDS = 15.0
+UP_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10
 ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - compared with, never bound
 
@@ -91,13 +91,26 @@ def drained(stats: Sequence[ServerStat], slots: Iterable[tuple[str, str]]) -> bo
     return not any(s.busy for s in stats if (s.backend, s.server) in wanted)
 
 
+def shared_address(container: ContainerState, proxy: ContainerState) -> str:
+    """The container's address on a network the proxy is on too."""
+    for network, address in sorted(container.networks.items()):
+        if network in proxy.networks:
+            return address
+    raise ToolFailedError(
+        f"{container.name} shares no network with the proxy {proxy.name}",
+        hint="put the service and the proxy on a common compose network",
+    )
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """The new colour of one service: its container and the serving ones it replaces."""
+    """The new colour of one service: its container, its address as the proxy reaches it,
+    and the serving containers it replaces."""
 
     service: str
     colour: str
     container: ContainerState
+    address: str
     replaces: tuple[ContainerState, ...]
 
 
@@ -180,11 +193,13 @@ class BlueGreen:
         starting = [change for change in plan.changes if change.service in proxied]
         if not starting and self.settings.proxy not in plan.changed:
             return  # the proxy keeps what it has: a rollback never depends on reloading it
-        proxy = self._proxy(compose)
+        proxy, proxy_container = self._proxy(self.compose.containers())
+        proxy.wait_until_answering(PROXY_START_SECONDS)  # it may have just been (re)created
         routes = self._routes(proxy)
         self._configure(proxy, routes)
         for change in starting:
-            candidate = self._start(release, change, routes.get(change.service, {}), timeout)
+            serving = routes.get(change.service, {})
+            candidate = self._start(release, change, serving, proxy_container, timeout)
             self._preview(proxy, candidate)
 
     def _start(
@@ -192,6 +207,7 @@ class BlueGreen:
         release: PreparedRelease,
         change: ServiceChange,
         serving: Mapping[str, str],
+        proxy: ContainerState,
         timeout: float,
     ) -> Candidate:
         service = change.service
@@ -214,15 +230,21 @@ class BlueGreen:
         if not started:
             raise ToolFailedError(f"compose up started no new container of {service}")
         newest = max(started, key=lambda c: c.started_at)
-        return Candidate(service, colour, newest, change.replaces)
+        return Candidate(service, colour, newest, shared_address(newest, proxy), change.replaces)
 
     def _preview(self, proxy: HAProxy, candidate: Candidate) -> None:
         """Point the service's preview backend at the candidate (and at nothing else)."""
         backend = preview_backend(candidate.service)
         others = [set_state(backend, slot, "maint") for slot in SLOTS if slot != candidate.colour]
-        proxy.tell([*others, set_fqdn(backend, candidate.colour, candidate.container.name)])
-        self._wait_resolved(proxy, backend, candidate)
+        proxy.tell(others)
+        self._point(proxy, backend, candidate.colour, candidate)
         proxy.tell([set_state(backend, candidate.colour, "ready")])
+
+    def _point(self, proxy: HAProxy, backend: str, slot: str, candidate: Candidate) -> None:
+        """The slot follows the candidate's container (its name, and its address now)."""
+        port = self.settings.services[candidate.service].port
+        name = candidate.container.name
+        proxy.point(backend, slot, name, candidate.address, port, seconds=RESOLVE_SECONDS)
 
     # -- health and smoke -----------------------------------------------------------------
 
@@ -262,15 +284,14 @@ class BlueGreen:
     # -- promote: the switch, the drain, the stop -----------------------------------------
 
     def promote(self, release: PreparedRelease, plan: ReleasePlan) -> list[str]:
-        proxy = self._proxy(release.compose)
-        routes = self._routes(proxy)
-        candidates = self._candidates(release, plan, routes)
-        if not candidates:
+        if not any(change.service in self.settings.services for change in plan.changes):
             return []
+        running = self.compose.containers()
+        proxy, proxy_container = self._proxy(running)
+        routes = self._routes(proxy)
+        candidates = self._candidates(release, plan, routes, running, proxy_container)
         for candidate in candidates:
-            backend = live_backend(candidate.service)
-            proxy.tell([set_fqdn(backend, candidate.colour, candidate.container.name)])
-            self._wait_resolved(proxy, backend, candidate)
+            self._point(proxy, live_backend(candidate.service), candidate.colour, candidate)
         retiring = [
             (live_backend(c.service), slot)
             for c in candidates
@@ -283,13 +304,17 @@ class BlueGreen:
             was = ", ".join(s for b, s in retiring if b == live_backend(c.service)) or "nothing"
             self.say(f"{c.service}: {c.colour} takes the traffic now; draining {was}")
         notes = self._save(proxy, routes)
-        notes += self._retire(proxy, retiring, [r for c in candidates for r in c.replaces])
+        notes += self._retire(proxy, retiring, candidates)
         return notes
 
     def _candidates(
-        self, release: PreparedRelease, plan: ReleasePlan, routes: Mapping[str, Mapping[str, str]]
+        self,
+        release: PreparedRelease,
+        plan: ReleasePlan,
+        routes: Mapping[str, Mapping[str, str]],
+        running: Sequence[ContainerState],
+        proxy: ContainerState,
     ) -> list[Candidate]:
-        running = self.compose.containers()
         found: list[Candidate] = []
         for change in plan.changes:
             if change.service not in self.settings.services:
@@ -309,24 +334,28 @@ class BlueGreen:
                 raise ToolFailedError(f"{change.service}: its new colour is not running any more")
             container = max(new, key=lambda c: c.started_at)
             replaced = tuple(c for c in running if c.name in live and c.service == change.service)
-            found.append(
-                Candidate(change.service, container.labels[COLOUR_LABEL], container, replaced)
-            )
+            colour = container.labels[COLOUR_LABEL]
+            address = shared_address(container, proxy)
+            found.append(Candidate(change.service, colour, container, address, replaced))
         return found
 
     def _switch(
         self, proxy: HAProxy, candidates: Sequence[Candidate], retiring: Sequence[tuple[str, str]]
     ) -> None:
-        """New colours ready, then old ones draining, in one runtime API line: at no moment
-        is a backend without a server taking requests. Undone when HAProxy refuses it."""
-        commands = [set_state(live_backend(c.service), c.colour, "ready") for c in candidates]
-        commands += [set_state(backend, slot, "drain") for backend, slot in retiring]
-        commands += [set_state(preview_backend(c.service), c.colour, "maint") for c in candidates]
+        """New colours ready and seen taking traffic, only then the old ones draining: at no
+        moment is a backend without a server taking requests. Undone if any step fails."""
+        ready = [(live_backend(c.service), c.colour) for c in candidates]
         try:
+            proxy.tell([set_state(backend, slot, "ready") for backend, slot in ready])
+            proxy.wait_taking_traffic(ready, UP_SECONDS)
+            commands = [set_state(backend, slot, "drain") for backend, slot in retiring]
+            commands += [
+                set_state(preview_backend(c.service), c.colour, "maint") for c in candidates
+            ]
             proxy.tell(commands)
         except ToolFailedError:
             undo = [set_state(backend, slot, "ready") for backend, slot in retiring]
-            undo += [set_state(live_backend(c.service), c.colour, "maint") for c in candidates]
+            undo += [set_state(backend, slot, "maint") for backend, slot in ready]
             proxy.tell(undo)
             raise
 
@@ -334,12 +363,15 @@ class BlueGreen:
         self,
         proxy: HAProxy,
         retiring: Sequence[tuple[str, str]],
-        containers: Sequence[ContainerState],
+        candidates: Sequence[Candidate],
     ) -> list[str]:
         """Wait until the old colours hold no request (at most `drain` s), then stop them.
 
-        The new colours are live by now: what fails here is a note, not a rollback.
+        The new colours are live by now: what fails here is a note, not a rollback. A
+        retired slot is left following the live container (in maintenance), so the next
+        release finds it with an address it can change at once.
         """
+        containers = [r for c in candidates for r in c.replaces]
         notes: list[str] = []
         deadline = self.clock() + self.settings.drain
         stats = proxy.stats()
@@ -359,6 +391,10 @@ class BlueGreen:
         try:
             proxy.tell([set_state(backend, slot, "maint") for backend, slot in retiring])
             self.compose.stop_and_remove([c.id for c in containers], grace=STOP_GRACE_SECONDS)
+            for candidate in candidates:
+                backend = live_backend(candidate.service)
+                for slot in (s for b, s in retiring if b == backend):
+                    self._point(proxy, backend, slot, candidate)
         except ToolFailedError as exc:
             names = ", ".join(c.name for c in containers)
             notes.append(f"the old colour ({names}) takes no traffic but was not stopped: "
@@ -373,17 +409,15 @@ class BlueGreen:
         ]
         return max(running, key=lambda c: c.started_at) if running else None
 
-    def _proxy(self, compose: Compose) -> HAProxy:
-        """The running proxy, once its runtime API answers."""
-        container = self._proxy_container(self.compose.containers())
+    def _proxy(self, containers: Sequence[ContainerState]) -> tuple[HAProxy, ContainerState]:
+        """The running proxy's runtime API, and its container."""
+        container = self._proxy_container(containers)
         if container is None:
             raise ToolFailedError(
                 f"the proxy service {self.settings.proxy} is not running",
                 hint=f"its logs: `inv logs --service {self.settings.proxy}`",
             )
-        proxy = HAProxy(self.compose, container.id, label=f"proxy {container.name}")
-        proxy.wait_until_answering(PROXY_START_SECONDS)
-        return proxy
+        return HAProxy(self.compose, container.id, label=f"proxy {container.name}"), container
 
     def _routes(self, proxy: HAProxy) -> dict[str, dict[str, str]]:
         backends = {name: live_backend(name) for name in self.settings.services}
@@ -418,33 +452,6 @@ class BlueGreen:
                     f"updated ({exc.message}): a restarted proxy would route to the old ones "
                     "until the next deploy"]  # fmt: skip
         return []
-
-    def _wait_resolved(self, proxy: HAProxy, backend: str, candidate: Candidate) -> None:
-        """Until the slot has resolved the candidate's name to one of its addresses."""
-        addresses = set(candidate.container.addresses)
-        deadline = self.clock() + RESOLVE_SECONDS
-        while True:
-            state = next(
-                (
-                    s
-                    for s in proxy.servers()
-                    if (s.backend, s.server) == (backend, candidate.colour)
-                ),
-                None,
-            )
-            if (
-                state is not None
-                and state.fqdn == candidate.container.name
-                and (state.address in addresses or (not addresses and state.address))
-            ):
-                return
-            if self.clock() >= deadline:
-                raise ToolFailedError(
-                    f"the proxy could not resolve {candidate.container.name} within "
-                    f"{RESOLVE_SECONDS:g}s (slot {backend}/{candidate.colour})",
-                    hint="the proxy and the service must share a compose network",
-                )
-            time.sleep(POLL_SECONDS)
 
 
 def _check_proxied(spec: ServiceSpec, document: Mapping[str, object]) -> None:
