@@ -157,7 +157,7 @@ class ScanSettings(Section):
     )
     vuln: bool = True
     max_db_age: int = Field(default=7, ge=1)  # days; an older vulnerability DB fails the gate
-    config_dir: ProjectPath = "docker"
+    config_dir: ProjectPath = "."  # trivy config: every Dockerfile and IaC file in the project
     image: str | None = None
     jobs: int = Field(default=2, ge=1, le=16)
     skip_dirs: list[ProjectPath] = Field(
@@ -216,6 +216,51 @@ class SmokeTest(Section):
 
 
 BindMountPolicy = Literal["warn", "refuse"]
+StrategyName = Literal["in-place", "blue-green"]
+"""How a release replaces another: in place (a short gap), or beside it behind a proxy."""
+SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+PROXY_RESERVED_PORTS = (8405,)
+"""Ports the proxy image uses itself (its own health frontend)."""
+
+
+class ProxiedService(Section):
+    """A service behind the blue-green proxy.
+
+    `port` is where the service listens inside its containers; `listen` and `preview` are
+    ports inside the proxy's container: live traffic, and the candidate colour that smoke
+    tests reach before it takes any (the compose file publishes both on the proxy).
+    """
+
+    port: int = Field(ge=1, le=65535)
+    listen: int = Field(default=8080, ge=1, le=65535)
+    preview: int = Field(default=9080, ge=1, le=65535)
+
+
+class BlueGreenSettings(Section):
+    """`[tool.conveyor.deploy.blue-green]`: the proxy service, drain time, proxied services."""
+
+    proxy: str = Field(default="proxy", pattern=SERVICE_NAME.pattern)
+    # Seconds the old colour may take to finish in-flight requests once it gets no new ones;
+    # it is stopped as soon as it has none.
+    drain: float = Field(default=10.0, ge=0, le=3600)
+    services: dict[str, ProxiedService] = Field(default_factory=dict)
+
+    @field_validator("services")
+    @classmethod
+    def _distinct_ports(cls, value: dict[str, ProxiedService]) -> dict[str, ProxiedService]:
+        bad = [name for name in value if not SERVICE_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a compose service name")
+        seen: dict[int, str] = {}
+        for name, service in value.items():
+            for kind, port in (("listen", service.listen), ("preview", service.preview)):
+                where = f"{name}.{kind}"
+                if port in PROXY_RESERVED_PORTS:
+                    raise ValueError(f"{where} = {port} is the proxy's own health port")
+                if port in seen:
+                    raise ValueError(f"{where} = {port} is also {seen[port]}; use distinct ports")
+                seen[port] = where
+        return value
 
 
 class EnvironmentSettings(Section):
@@ -242,6 +287,7 @@ class EnvironmentSettings(Section):
     # "swarm": the same compose files deployed as a stack to the swarm manager that
     # DOCKER_HOST or `context` reaches, updated by Swarm under [tool.conveyor.deploy.swarm].
     engine: EngineName = "compose"
+    strategy: StrategyName | None = None  # default: [tool.conveyor.deploy] strategy
 
 
 class DeploySettings(Section):
@@ -266,6 +312,10 @@ class DeploySettings(Section):
     env_file: str | None = None
     tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     swarm: SwarmSettings = Field(default_factory=SwarmSettings)
+    # For environments that do not choose: "in-place" recreates changed services where they
+    # stand; "blue-green" starts them beside the live ones behind [blue-green]'s proxy.
+    strategy: StrategyName = "in-place"
+    blue_green: BlueGreenSettings = Field(default_factory=BlueGreenSettings)
 
 
 class Settings(Section):

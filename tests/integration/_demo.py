@@ -1,7 +1,9 @@
 """The demo service as a throwaway deploy target: images, a project directory, probes.
 
-Each target gets its own compose project name and a free port; its compose files are the
-repository's own (docker/), with short healthcheck intervals from its env file.
+Each target gets its own compose project name and a free port. A blue-green target uses the
+repository's own compose files and proxy (docker/); an in-place one the demo as it was
+before the proxy (tests/fixtures/services/demo-in-place: the app publishes its port). Both
+take short healthcheck intervals from their env file.
 """
 
 from __future__ import annotations
@@ -34,8 +36,11 @@ from tests.integration import _machine as machine
 
 BASE_IMAGE = "conveyor/base:bookworm"
 DEMO_REPOSITORY = "conveyor-demo-it"
+PROXY_REPOSITORY = "conveyor-demo-proxy-it"
 GOOD, GOOD2, BAD, CRASH, NO_USER = "good", "good2", "bad", "crash", "no-user"
+TAGS = (GOOD, GOOD2, BAD, CRASH, NO_USER)
 COMPOSE_FILES = ("compose.yaml", "compose.staging.yaml", "compose.production.yaml")
+IN_PLACE_COMPOSE = REPO_ROOT / "tests" / "fixtures" / "services" / "demo-in-place" / "compose.yaml"
 HEALTH_TIMEOUT = 30
 
 
@@ -54,6 +59,7 @@ def build_demo_images() -> None:
             ],
             cwd=REPO_ROOT, check=True, capture_output=True, text=True,
         )  # fmt: skip
+    # Each variant says who it is on `/`, so a request it answers is counted as its own.
     variants = {
         BAD: "ENV APP_FORCE_UNHEALTHY=1",
         CRASH: 'CMD ["sh", "-c", "echo boot failed: no config >&2; exit 3"]',
@@ -62,9 +68,16 @@ def build_demo_images() -> None:
     for tag, line in variants.items():
         subprocess.run(
             ["docker", "build", "-q", "-t", f"{DEMO_REPOSITORY}:{tag}", "-"],
-            input=f"FROM {DEMO_REPOSITORY}:{GOOD}\n{line}\n",
+            input=f"FROM {DEMO_REPOSITORY}:{GOOD}\nENV APP_RELEASE={tag}\n{line}\n",
             check=True, capture_output=True, text=True,
         )  # fmt: skip
+    # One proxy image under every tag, as `inv build` tags all images alike: a deploy of
+    # any tag finds the same proxy content and leaves the running proxy alone.
+    subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
+         *(a for tag in TAGS for a in ("-t", f"{PROXY_REPOSITORY}:{tag}")), "docker/proxy"],
+        cwd=REPO_ROOT, check=True, capture_output=True, text=True,
+    )  # fmt: skip
 
 
 def free_port() -> int:
@@ -80,6 +93,7 @@ class DemoTarget:
     root: Path
     project: str
     port: int
+    strategy: str = "in-place"
 
     @property
     def env_file(self) -> Path:
@@ -88,6 +102,7 @@ class DemoTarget:
     def write_env(self, **overrides: str) -> None:
         values = {
             "APP_IMAGE": DEMO_REPOSITORY,
+            "PROXY_IMAGE": PROXY_REPOSITORY,
             "APP_TAG": GOOD,
             "APP_BIND": "127.0.0.1",
             "APP_PORT": str(self.port),
@@ -167,15 +182,34 @@ class DemoTarget:
         return dict(json.loads(found.stdout)) if found.returncode == 0 else {}
 
 
-def make_target(base: Path, *, smoke: Sequence[str] = ("/health",)) -> DemoTarget:
+BLUE_GREEN = """strategy = "blue-green"
+
+[tool.conveyor.deploy.blue-green]
+drain = {drain:g}
+services = {{ app = {{ port = 8000 }} }}
+"""
+
+
+def make_target(
+    base: Path,
+    *,
+    smoke: Sequence[str] = ("/health",),
+    strategy: str = "in-place",
+    drain: float = 5,
+) -> DemoTarget:
     """A fresh project directory (pyproject.toml, compose files, env file, tasks.py)."""
     base.mkdir(parents=True, exist_ok=True)
     project = f"cvit-{uuid.uuid4().hex[:8]}"
-    target = DemoTarget(root=base, project=project, port=free_port())
+    target = DemoTarget(root=base, project=project, port=free_port(), strategy=strategy)
     for name in (*COMPOSE_FILES, "app.env.example"):
         shutil.copy(REPO_ROOT / "docker" / name, base / name)
+    if strategy == "blue-green":
+        shutil.copytree(REPO_ROOT / "docker" / "proxy", base / "proxy")
+    else:
+        shutil.copy(IN_PLACE_COMPOSE, base / "compose.yaml")
     target.write_env()
     smoke_tests = ", ".join(f'{{ path = "{p}", status = 200, timeout = 3 }}' for p in smoke)
+    chosen = BLUE_GREEN.format(drain=drain) if strategy == "blue-green" else ""
     (base / "pyproject.toml").write_text(
         f"""[project]
 name = "demo-it"
@@ -186,7 +220,7 @@ compose-files = ["compose.yaml"]
 health-timeout = {HEALTH_TIMEOUT}
 log-lines = 20
 smoke = [{smoke_tests}]
-
+{chosen}
 [tool.conveyor.deploy.environments.staging]
 compose-files = ["compose.staging.yaml"]
 env-file = "test.env"

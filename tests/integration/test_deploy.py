@@ -158,7 +158,7 @@ def test_container_that_cannot_start_is_rolled_back(
 ) -> None:
     before = live.serving_release()
     err = failed_deploy(live, NO_USER, capsys)
-    assert "starting the release failed" in err
+    assert "starting the release failed: docker compose: exited 1" in err
     assert "nosuchuser" in err
     assert live.serving_release() == before
 

@@ -31,12 +31,24 @@ def test_doctor_table_matches_its_exit_code(
     assert by_name["gitleaks"].detail.startswith("8.")
     assert by_name["python3.12"].required
     assert by_name["python3.15"].status is doctor.Status.MISSING  # known, named, not dropped
-    # A real `uv pip compile` of each group: pre-commit's virtualenv wants packaging>=22, so
-    # this repository's locked `hooks` group is held back by safety (named, not required).
+    # A real `uv pip compile` of each group: every group that needs packaging>=22 is declared
+    # apart from safety's packaging<22 in this repository's [tool.uv] conflicts.
     conflicts = by_name["safety conflicts"]
+    assert conflicts.status is doctor.Status.PRESENT, conflicts.detail
+
+
+def test_doctor_names_a_group_missing_from_the_safety_conflicts(tmp_path: Path) -> None:
+    """A real resolution: twine needs packaging>=22, safety 2.3 pins packaging<22."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "lib"\nrequires-python = ">=3.12"\n\n[dependency-groups]\n'
+        'safety = ["safety==2.3.5"]\nrelease = ["twine>=5"]\n',
+        encoding="utf-8",
+    )
+    checks = {c.name: c for c in doctor.diagnose(load_project(tmp_path))}
+    conflicts = checks["safety conflicts"]
     assert conflicts.status is doctor.Status.STALE
-    assert conflicts.detail.startswith("not apart from safety: group hooks: resolves packaging")
-    assert not conflicts.required
+    assert conflicts.detail.startswith("not apart from safety: group release: resolves packaging")
+    assert '{ group = "release" }' in conflicts.fix
 
 
 def test_doctor_requires_docker_only_for_projects_that_build_images(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,51 +16,22 @@ import pytest
 from conveyor import interpreters
 from conveyor.config import load_project
 from tests.conftest import REPO_ROOT, require_tool, unavailable
-
-RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
-NOXFILE = """\
-import nox
-
-import conveyor.sessions
-
-nox.options.default_venv_backend = "uv"
-conveyor.sessions.register()
-"""
+from tests.integration._projects import RUNNING, library, lock
 
 
 def write_project(root: Path, pythons: list[str]) -> Path:
     """A library supporting `pythons`, with one unit test and a lock for all of them."""
-    (root / "src" / "lib").mkdir(parents=True)
-    (root / "src" / "lib" / "__init__.py").write_text("def one() -> int:\n    return 1\n")
-    (root / "tests" / "unit").mkdir(parents=True)
-    (root / "tests" / "unit" / "test_one.py").write_text(
-        "import sys\n\nfrom lib import one\n\n\ndef test_one() -> None:\n"
-        "    print(sys.version)\n    assert one() == 1\n"
+    library(
+        root,
+        package="lib",
+        module="def one() -> int:\n    return 1\n",
+        test="import sys\n\nfrom lib import one\n\n\ndef test_one() -> None:\n"
+        "    print(sys.version)\n    assert one() == 1\n",
+        requires_python=">=3.9",
+        groups={"test": ["pytest>=8.3,<9", "pytest-cov>=5,<7"]},
+        conveyor={"python": pythons, "tools-python": RUNNING},
     )
-    (root / "noxfile.py").write_text(NOXFILE)
-    listed = ", ".join(f'"{v}"' for v in pythons)
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "lib"
-            version = "0.1.0"
-            requires-python = ">=3.9"
-
-            [dependency-groups]
-            test = ["pytest>=8.3,<9", "pytest-cov>=5,<7"]
-
-            [tool.conveyor]
-            python = [{listed}]
-            tools-python = "{RUNNING}"
-            """
-        )
-    )
-    subprocess.run([require_tool("uv"), "lock", "--quiet"], cwd=root, check=True, timeout=300)
+    lock(root)
     return root
 
 

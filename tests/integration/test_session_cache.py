@@ -6,73 +6,35 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.integration._projects import RUNNING, library, lock
 
-RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
-NOXFILE = """\
-import nox
-
-import conveyor.sessions
-
-nox.options.default_venv_backend = "uv"
-conveyor.sessions.register()
-"""
 SESSIONS = ("lint", f"tests-{RUNNING}", "licenses")
 
 
 def write_project(root: Path) -> Path:
-    (root / "src" / "calc").mkdir(parents=True)
-    (root / "src" / "calc" / "__init__.py").write_text(
-        '"""Arithmetic."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n'
-    )
-    (root / "tests" / "unit").mkdir(parents=True)
-    (root / "tests" / "unit" / "test_add.py").write_text(
-        "from calc import add\n\n\ndef test_add() -> None:\n    assert add(1, 2) == 3\n"
+    library(
+        root,
+        package="calc",
+        module='"""Arithmetic."""\n\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n'
+        "    return a + b\n",
+        test="from calc import add\n\n\ndef test_add() -> None:\n    assert add(1, 2) == 3\n",
+        requires_python=f">={RUNNING}",
+        groups={
+            "lint": ["ruff>=0.8"],
+            "test": ["pytest>=8.3", "pytest-cov>=5"],
+            "licenses": ["pip-licenses>=5"],
+        },
+        conveyor={"src": ["src"], "python": [RUNNING], "tools-python": RUNNING},
     )
     (root / "docs").mkdir()
     (root / "docs" / "index.md").write_text("# calc\n")
-    (root / "noxfile.py").write_text(NOXFILE)
-    (root / "pyproject.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [build-system]
-            requires = ["hatchling"]
-            build-backend = "hatchling.build"
-
-            [project]
-            name = "calc"
-            version = "0.1.0"
-            requires-python = ">={RUNNING}"
-
-            [dependency-groups]
-            lint = ["ruff>=0.8"]
-            test = ["pytest>=8.3", "pytest-cov>=5"]
-            licenses = ["pip-licenses>=5"]
-
-            [tool.conveyor]
-            src = ["src"]
-            python = ["{RUNNING}"]
-            tools-python = "{RUNNING}"
-            """
-        )
-    )
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     lock(root, "-P", "ruff==0.14.0")
     return root
-
-
-def lock(root: Path, *args: str) -> None:
-    subprocess.run(
-        [require_tool("uv"), "lock", "--quiet", "--python", sys.executable, *args],
-        cwd=root,
-        check=True,
-        timeout=300,
-    )
 
 
 def nox(root: Path, *args: str, force: bool = False) -> str:
@@ -142,7 +104,7 @@ def test_each_kind_of_change_re_runs_exactly_what_reads_it(project: Path) -> Non
 
 def test_a_failure_is_never_cached_and_never_turns_green(project: Path) -> None:
     assert nox(project, *SESSIONS).startswith("exit 0")
-    test = project / "tests" / "unit" / "test_add.py"
+    test = project / "tests" / "unit" / "test_calc.py"
     passing = test.read_text()
     test.write_text(passing.replace("== 3", "== 4"))
     for _ in range(2):

@@ -16,6 +16,7 @@ import nox.registry
 import pytest
 
 from tests.conftest import require_tool
+from tests.integration._projects import NOXFILE
 
 TOOL_PINS: dict[str, list[object]] = {
     "lint": ["ruff==0.17.6"],
@@ -28,14 +29,6 @@ TOOL_PINS: dict[str, list[object]] = {
 CONFLICTS = (
     '[[{ group = "safety" }, { group = "test" }], [{ group = "safety" }, { group = "typing" }]]'
 )
-NOXFILE = """\
-import nox
-
-import conveyor.sessions
-
-nox.options.default_venv_backend = "uv"
-conveyor.sessions.register()
-"""
 PACKAGE = '''\
 """A tiny package."""
 
@@ -308,6 +301,29 @@ def test_coverage_under_the_threshold_names_missing_integration_data(clean: Path
         "coverage 75.0% is under the threshold 90% for every suite (integration data missing)"
     ) in text
     assert "run the suites the threshold was set for" in text
+
+
+def test_plain_nox_judges_the_unit_data_against_the_unit_bar(clean: Path) -> None:
+    """Plain `nox` (no integration) on a clean copy: green on the bar set for unit data, red
+    when the unit data falls under it; the full bar waits for the integration data."""
+    root = copy_of(clean, "plain-nox")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "coverage-fail-under = 90\n",
+            "coverage-fail-under = 90\ncoverage-fail-under-unit = 70\n",
+        )
+    )
+    module = root / "src" / "demo" / "__init__.py"
+    module.write_text(module.read_text() + "\n\ndef unused() -> int:\n    return 1\n")
+    done = run_nox(root, "-s", "tests-3.12", "coverage")
+    assert done.returncode == 0, output_of(done)
+    assert "coverage 75.0% from tests-3.12 (threshold 70% for unit suites only)" in output_of(done)
+    module.write_text(module.read_text() + "\n\ndef unused2() -> int:\n    return 2\n\n\n"
+                      "def unused3() -> int:\n    return 3\n")  # fmt: skip
+    under = run_nox(root, "-s", "tests-3.12", "coverage")
+    assert under.returncode != 0
+    assert "is under the threshold 70% for unit suites only" in output_of(under)
 
 
 def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conveyor.errors import ConfigError, ToolNotFoundError
-from conveyor.runner import Runner
+from conveyor.runner import Completed, Runner
 from conveyor.tools.compose import (
     BindMount,
     Compose,
     ComposeCommand,
     ComposeTarget,
+    ImageFacts,
     PublishedPort,
     compose_version,
+    image_content,
     load_config,
     parse_config,
+    parse_image_facts,
     parse_inspect,
     parse_ports,
     parse_records,
@@ -257,6 +262,106 @@ def test_bind_mounts_and_builds_of_both_versions() -> None:
     assert not v2["web"].healthcheck_disabled
     with pytest.raises(ConfigError, match="not a mapping"):
         load_config("- a list\n")
+
+
+def test_inspect_gives_networks_and_the_ports_the_engine_published() -> None:
+    raw = [
+        {
+            "Id": "p1",
+            "Name": "/demo_proxy_1",
+            "Config": {"Labels": {"com.docker.compose.service": "proxy"}},
+            "State": {"Status": "running"},
+            "NetworkSettings": {
+                "Networks": {
+                    "demo_default": {"IPAddress": "192.168.16.3", "GlobalIPv6Address": ""},
+                    "demo_edge": {"IPAddress": "", "GlobalIPv6Address": "fd00::3"},
+                },
+                "Ports": {
+                    "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8081"}],
+                    "9080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}],
+                    "8405/tcp": None,
+                },
+            },
+        }
+    ]
+    (proxy,) = parse_inspect(json.dumps(raw))
+    assert proxy.networks == {"demo_default": "192.168.16.3", "demo_edge": "fd00::3"}
+    binding = proxy.host_binding(9080)
+    assert binding is not None
+    assert (binding.host_ip, binding.host_port) == ("127.0.0.1", 49153)  # ephemeral, resolved
+    assert proxy.host_binding(8405) is None
+    assert proxy.host_binding(8080, "udp") is None
+
+
+def test_published_targets_include_ephemeral_host_ports() -> None:
+    v1 = load_config(
+        "services:\n  proxy:\n    image: p\n    ports:\n"
+        "    - 127.0.0.1:8081:8080/tcp\n    - 127.0.0.1::9080/tcp\n    - '7000'\n"
+    )
+    assert v1.services["proxy"].published_targets == (8080, 9080, 7000)
+    assert [p.published for p in v1.services["proxy"].ports] == [8081]  # fixed ones only
+    v2 = load_config(
+        "services:\n  proxy:\n    image: p\n    ports:\n"
+        "    - {target: 8080, published: '8081', host_ip: 127.0.0.1}\n"
+        "    - {target: 9080, host_ip: 127.0.0.1}\n"
+    )
+    assert v2.services["proxy"].published_targets == (8080, 9080)
+
+
+def image(layers: list[str], labels: dict[str, str], healthcheck: bool = True) -> dict[str, Any]:
+    return {
+        "Id": "sha256:" + "".join(labels.values()),
+        "RootFS": {"Type": "layers", "Layers": layers},
+        "Os": "linux",
+        "Architecture": "amd64",
+        "Config": {
+            "Cmd": ["haproxy"],
+            "Labels": labels,
+            "Healthcheck": {"Test": ["CMD", "true"]} if healthcheck else None,
+        },
+    }
+
+
+def test_image_content_ignores_the_stamps_of_a_build_only() -> None:
+    one = image(["sha256:a", "sha256:b"], {"org.opencontainers.image.revision": "1", "x": "y"})
+    two = image(["sha256:a", "sha256:b"], {"org.opencontainers.image.revision": "2", "x": "y"})
+    facts = [parse_image_facts(json.dumps([i])) for i in (one, two)]
+    assert facts[0] is not None
+    assert facts[1] is not None
+    assert facts[0].id != facts[1].id
+    assert facts[0].content == facts[1].content  # rebuilt from another commit: same content
+    assert facts[0].identity == facts[0].content
+    assert facts[0].has_healthcheck
+    other_layer = image(["sha256:a", "sha256:c"], {"org.opencontainers.image.revision": "1"})
+    other_label = image(["sha256:a", "sha256:b"], {"org.opencontainers.image.revision": "1"})
+    assert image_content(other_layer) != image_content(one)
+    assert image_content(other_label) != image_content(one)  # a label of its own matters
+    assert parse_image_facts("[]") is None
+    assert ImageFacts("sha256:1", has_healthcheck=False).identity == "sha256:1"
+
+
+class Recorder(Runner):
+    """Records the argv Compose builds (this test checks argument building only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.argvs: list[list[str]] = []
+
+    def run(self, argv: Sequence[Any], **kwargs: Any) -> Completed:
+        self.argvs.append([str(a) for a in argv])
+        return Completed(tuple(self.argvs[-1]), 0, "", "")
+
+
+def test_up_starts_a_second_container_beside_the_first(tmp_path: Path) -> None:
+    recorder = Recorder()
+    target = ComposeTarget(files=(tmp_path / "c.yaml",), project="demo")
+    Compose(target, runner=recorder, command=("docker-compose",)).up(
+        ["app"], no_deps=True, no_recreate=True, scale={"app": 2}
+    )
+    assert recorder.argvs[0][-9:] == [
+        "up", "-d", "--no-build", "--remove-orphans", "--no-deps", "--no-recreate",
+        "--scale", "app=2", "app",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -229,6 +229,37 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
             '[tool.conveyor]\nreports-dir = "~/out"\n',
             "[tool.conveyor] key 'reports-dir': '~/out' is absolute",
         ),
+        # Blue-green: a strategy that exists, proxy ports that do not collide.
+        (
+            '[tool.conveyor.deploy.environments.staging]\nstrategy = "blue_green"\n',
+            "[tool.conveyor.deploy.environments.staging] key 'strategy': Input should be "
+            "'in-place' or 'blue-green'",
+        ),
+        (
+            "[tool.conveyor.deploy.blue-green.services.app]\nlisten = 8080\n",
+            "[tool.conveyor.deploy.blue-green.services.app] key 'port': Field required",
+        ),
+        (
+            "[tool.conveyor.deploy.blue-green.services.app]\nport = 8000\n"
+            "[tool.conveyor.deploy.blue-green.services.api]\nport = 9000\n",
+            "[tool.conveyor.deploy.blue-green] key 'services': api.listen = 8080 is also "
+            "app.listen; use distinct ports",
+        ),
+        (
+            "[tool.conveyor.deploy.blue-green.services.app]\nport = 8000\npreview = 8405\n",
+            "[tool.conveyor.deploy.blue-green] key 'services': app.preview = 8405 is the "
+            "proxy's own health port",
+        ),
+        (
+            '[tool.conveyor.deploy.blue-green.services."app;rm"]\nport = 8000\n',
+            "[tool.conveyor.deploy.blue-green] key 'services': 'app;rm' is not a compose "
+            "service name",
+        ),
+        (
+            "[tool.conveyor.deploy.blue-green]\ndrain = -1\n",
+            "[tool.conveyor.deploy.blue-green] key 'drain': Input should be greater than or "
+            "equal to 0",
+        ),
         (
             '[tool.conveyor]\nreports-dir = "C:\\\\out"\n',
             "[tool.conveyor] key 'reports-dir': 'C:\\\\out' is absolute",
@@ -336,3 +367,23 @@ def test_a_pyproject_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
         load_project(tmp_path)
     assert caught.value.message == f"{path.resolve()}: not UTF-8 (byte 0xe9 at offset 21)"
     assert "UTF-8" in caught.value.hint
+
+
+def test_blue_green_is_chosen_per_environment_and_in_place_stays_the_default(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        '[project]\nname = "svc"\n[tool.conveyor.deploy.blue-green]\ndrain = 4\n'
+        "[tool.conveyor.deploy.blue-green.services.app]\nport = 8000\n"
+        '[tool.conveyor.deploy.environments.staging]\nstrategy = "blue-green"\n'
+        "[tool.conveyor.deploy.environments.production]\nport = 8080\n",
+    )
+    deploy = load_project(tmp_path).settings.deploy
+    assert deploy.strategy == "in-place"
+    assert deploy.environments["staging"].strategy == "blue-green"
+    assert deploy.environments["production"].strategy is None
+    assert deploy.blue_green.proxy == "proxy"
+    assert deploy.blue_green.drain == 4.0
+    app = deploy.blue_green.services["app"]
+    assert (app.port, app.listen, app.preview) == (8000, 8080, 9080)

@@ -181,3 +181,38 @@ def test_tables_render() -> None:
     )  # fmt: skip
     console.print(running_table([state], "now"))
     assert "running (healthy)" in console.export_text()
+
+
+def test_the_strategy_is_the_environments_else_the_deploy_tables(root: Path) -> None:
+    text = (root / "pyproject.toml").read_text()
+    assert resolve_target(load_project(root), "staging").strategy == "in-place"
+    (root / "pyproject.toml").write_text(
+        text.replace(
+            'compose-files = ["compose.staging.yaml"]',
+            'compose-files = ["compose.staging.yaml"]\nstrategy = "blue-green"',
+        )
+    )
+    assert resolve_target(load_project(root), "staging").strategy == "blue-green"
+    assert resolve_target(load_project(root), "production").strategy == "in-place"
+
+
+def test_the_releases_table_shows_colours_when_a_release_has_them() -> None:
+    coloured = Release(
+        id=4,
+        env="staging",
+        project="demo",
+        services={"app": ServiceImage(image="demo:2", image_id="y")},
+        created_at="2026-01-01T00:00:00+00:00",
+        by="me@host",
+        outcome="deployed",
+        colours={"app": "green"},
+    )
+    console = Console(width=200, record=True)
+    console.print(releases_table([coloured], coloured))
+    text = console.export_text()
+    assert "colour" in text
+    assert "app=green" in text
+    plain = coloured.model_copy(update={"colours": {}})
+    console = Console(width=200, record=True)
+    console.print(releases_table([plain], plain))
+    assert "colour" not in console.export_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -10,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from conveyor.config import load_project
+from conveyor.deploy.ledger import ReleaseSource
+from conveyor.deploy.prepare import PreparedRelease
+from conveyor.deploy.strategies.blue_green import BlueGreen
 from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.runner import Completed, Runner
 from conveyor.scaffold import hooks
@@ -27,6 +32,7 @@ from conveyor.scaffold.plan import (
 from conveyor.scaffold.pyproject import GROUPS, conveyor_table, extend, notes
 from conveyor.scaffold.templates import render
 from conveyor.scaffold.workflow import SARIF_SCANS, workflow
+from conveyor.tools.compose import Compose, ComposeTarget, load_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -282,7 +288,9 @@ def test_this_repository_uses_what_init_renders(repo_root: Path) -> None:
     )
     pins = hooks.hook_pins(repo_root)
     config = (repo_root / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    assert config == hooks.local_config([*layout.src, *layout.tests], pins)
+    excluded = hooks.linter_excluded(repo_root)
+    assert excluded == ["tests/fixtures"]  # fixture projects carry their own ruff configs
+    assert config == hooks.local_config([*layout.src, *layout.tests], pins, excluded)
     exported = (repo_root / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
     assert exported == hooks.exported_hooks(pins)
 
@@ -473,3 +481,40 @@ def test_a_package_with_docker_gets_the_templates(tmp_path: Path) -> None:
     assert files[".dockerignore"].startswith("# Build context for docker/Dockerfile")
     assert "docker/Dockerfile" in files
     assert "docker/compose.yaml" in files
+
+
+def test_docker_writes_the_blue_green_layout_and_its_settings(tmp_path: Path) -> None:
+    root = make_project(tmp_path, layout="flat")
+    layout = detect(root)
+    files = desired_files(layout, Options(docker=True))
+    compose = files["docker/compose.yaml"]
+    assert "  proxy:\n" in compose
+    assert "${PROXY_IMAGE:-my_service-proxy}" in compose
+    assert 'CMD ["haproxy", "-W", "-db"' in files["docker/proxy/Dockerfile"]
+    assert "level admin" in files["docker/proxy/haproxy.cfg"]
+    table = conveyor_table(layout, docker=True)
+    (root / "pyproject.toml").write_text(PYPROJECT + "\n" + table, encoding="utf-8")
+    settings = load_project(root).settings.deploy
+    assert settings.strategy == "blue-green"
+    assert settings.blue_green.services["app"].port == 8000
+    # What init writes is a layout the strategy accepts: no host port on app, both proxy
+    # ports published.
+    config = load_config(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", compose))  # defaults, as rendered
+    target = ComposeTarget(files=(root / "docker" / "compose.yaml",), project="svc")
+    release = PreparedRelease(
+        compose=Compose(target, command=("docker-compose",)), config=config, images={},
+        facts={}, fingerprints={}, source=ReleaseSource(),
+    )  # fmt: skip
+    assert BlueGreen(release.compose, settings.blue_green).preflight(release) == []
+    # A project with a compose file of its own keeps it, and its strategy stays in-place.
+    (root / "docker" / "compose.yaml").parent.mkdir(exist_ok=True)
+    (root / "docker" / "compose.yaml").write_text("services: {}\n", encoding="utf-8")
+    again = detect(root)
+    assert "docker/proxy/Dockerfile" not in desired_files(again, Options(docker=True))
+    assert "blue-green" not in conveyor_table(again, docker=True)
+
+
+def test_this_repository_runs_the_proxy_init_writes(repo_root: Path) -> None:
+    for name in ("Dockerfile", "haproxy.cfg"):
+        committed = (repo_root / "docker" / "proxy" / name).read_text(encoding="utf-8")
+        assert committed == render(f"docker/proxy/{name}"), name

@@ -13,12 +13,14 @@ from conveyor.deploy.ledger import (
     Release,
     ReleaseSource,
     ServiceImage,
+    colours,
     deployer,
     live_release,
     parse_record,
     record_labels,
     running_images,
 )
+from conveyor.deploy.plan import COLOUR_LABEL
 from conveyor.errors import ConfigError
 from conveyor.tools.compose import ContainerState, EngineRecord
 
@@ -117,3 +119,11 @@ def test_running_images_prefers_running_containers() -> None:
 def test_deployer_names_the_ci_actor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     assert deployer().startswith("octocat@")
+
+
+def test_colours_are_read_from_the_serving_containers_labels() -> None:
+    blue = container("app", "running", "demo:1", "sha256:1", name="d_app_1")
+    coloured = ContainerState(**{**blue.__dict__, "labels": {COLOUR_LABEL: "blue"}})
+    store = container("store", "running", "base", "sha256:9")
+    assert colours([coloured, store]) == {"app": "blue"}
+    assert colours([store]) == {}

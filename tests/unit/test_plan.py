@@ -152,11 +152,15 @@ def test_compare_touches_only_what_changed() -> None:
         container("backend", "sha256:b1", "fb1"),
         container("sidecar", "sha256:s", "fs"),
     ]
-    changes, removals, unchanged = compare(config.services, ids, fps, running)
-    assert [(c.service, c.why) for c in changes] == [("backend", "new image")]
-    assert [c.service for c in removals] == ["sidecar"]
-    assert unchanged == ("db",)
-    plan = ReleasePlan(config.services, {}, ids, fps, changes, removals, unchanged)
+    found = compare(config.services, ids, fps, running)
+    assert [(c.service, c.why) for c in found.changes] == [("backend", "new image")]
+    assert found.changes[0].replaces == (running[1],)
+    assert [c.service for c in found.removals] == ["sidecar"]
+    assert found.unchanged == ("db",)
+    assert found.leftovers == ()
+    plan = ReleasePlan(
+        config.services, {}, ids, fps, found.changes, found.removals, found.unchanged
+    )
     assert plan.summary() == "backend (new image), remove sidecar; unchanged: db"
 
 
@@ -168,14 +172,14 @@ def test_why_a_service_changes() -> None:
         container("db", "sha256:d", "other"),
         container("backend", "sha256:b", "fb", "exited"),
     ]
-    changes, _, unchanged = compare(config.services, ids, fps, running)
-    assert {c.service: c.why for c in changes} == {
+    found = compare(config.services, ids, fps, running)
+    assert {c.service: c.why for c in found.changes} == {
         "backend": "not running",
         "db": "configuration changed",
     }
-    changes, _, _ = compare(config.services, ids, fps, [])
-    assert [c.why for c in changes] == ["new", "new"]
-    assert unchanged == ()
+    fresh = compare(config.services, ids, fps, [])
+    assert [c.why for c in fresh.changes] == ["new", "new"]
+    assert found.unchanged == ()
     empty = ReleasePlan(config.services, {}, ids, fps, (), (), ("backend", "db"))
     assert empty.summary() == "nothing changes; unchanged: backend, db"
 
@@ -187,3 +191,39 @@ def test_the_overlay_sets_images_and_fingerprint_labels() -> None:
             "db": {"image": "sha256:d", "labels": {FINGERPRINT_LABEL: "fd"}},
         }
     }
+
+
+def test_a_rebuild_with_the_same_content_is_not_a_change() -> None:
+    config = load_config(V1)
+    fps = {"backend": "fb", "db": "fd"}
+    # Rebuilt from a later commit: another image ID, the same fingerprint (same content).
+    running = [container("db", "sha256:d-old", "fd"), container("backend", "sha256:b", "fb")]
+    found = compare(config.services, {"backend": "sha256:b", "db": "sha256:d-new"}, fps, running)
+    assert found.changes == ()
+    assert found.unchanged == ("backend", "db")
+
+
+def test_only_serving_containers_decide_and_the_others_are_leftovers() -> None:
+    config = load_config(V1)
+    ids = {"backend": "sha256:b2", "db": "sha256:d"}
+    fps = {"backend": "fb2", "db": "fd"}
+    live = container("backend", "sha256:b1", "fb1")
+    stale_candidate = container("backend", "sha256:b2", "fb2")  # never went live
+    db = container("db", "sha256:d", "fd")
+    found = compare(config.services, ids, fps, [live, stale_candidate, db], [live, db])
+    assert [(c.service, c.why, c.replaces) for c in found.changes] == [
+        ("backend", "new image", (live,))
+    ]
+    assert found.leftovers == (stale_candidate,)
+    # Rolling back to what serves: the candidate is a leftover, nothing changes.
+    back = compare(
+        config.services, {"backend": "sha256:b1", "db": "sha256:d"}, {"backend": "fb1", "db": "fd"},
+        [live, stale_candidate, db], [live, db],
+    )  # fmt: skip
+    assert back.changes == ()
+    assert back.leftovers == (stale_candidate,)
+    plan = ReleasePlan(config.services, {}, ids, fps, (), (), back.unchanged, back.leftovers)
+    assert plan.summary() == "remove leftover backend; unchanged: backend, db"
+    # Nothing serves (the proxy routes to no container): the service must start again.
+    unrouted = compare(config.services, ids, fps, [stale_candidate, db], [db])
+    assert [(c.service, c.why) for c in unrouted.changes] == [("backend", "not serving")]

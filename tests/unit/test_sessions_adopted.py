@@ -17,6 +17,7 @@ from conveyor.errors import ConfigError, GateFailedError, ToolFailedError
 from conveyor.reports.annotations import ruff_rule
 from conveyor.sessions import _install, _pytest, _unittest_runner, coverage, typecheck
 from conveyor.tools import pyright, ty
+from conveyor.tools.diagnostics import Diagnostic
 
 PYPROJECT = """\
 [project]
@@ -119,7 +120,7 @@ WARN ignoring something
 def test_ty_gitlab_json_becomes_diagnostics() -> None:
     assert ty.ty_argv("/venv")[:3] == ["ty", "check", "--python"]
     first, second = ty.parse_report(TY_OUTPUT)
-    assert first == ty.TyDiagnostic("invalid-return-type", "bad return", "src/a.py", 3, True)
+    assert first == Diagnostic("invalid-return-type", "bad return", "src/a.py", 3, True)
     assert first.describe() == "src/a.py:3: error[invalid-return-type] bad return"
     assert not second.error
     assert ty.parse_report("[]") == []
@@ -141,8 +142,8 @@ def test_pyright_json_becomes_diagnostics() -> None:
     }  # fmt: skip
     found = pyright.parse_report(json.dumps(report), "basedpyright")
     assert found == [
-        pyright.PyrightDiagnostic("reportReturnType", "bad", "/p/src/a.py", 1, True),
-        pyright.PyrightDiagnostic("basedpyright", "hmm", "/p/src/b.py", 2, False),
+        Diagnostic("reportReturnType", "bad", "/p/src/a.py", 1, True),
+        Diagnostic("basedpyright", "hmm", "/p/src/b.py", 2, False),
     ]
     assert pyright.pyright_argv("pyright", "/v/bin/python") == [
         "pyright", "--outputjson", "--pythonpath", "/v/bin/python",
@@ -227,11 +228,11 @@ def test_checker_diagnostics_fail_on_errors_and_pass_with_warnings(
 ) -> None:
     project = load_project(root)
     checker = Checker("ty", "pyproject.toml [tool.ty]")
-    warning = ty.TyDiagnostic("unused-ignore-comment", "unused", str(root / "src/b.py"), 1, False)
+    warning = Diagnostic("unused-ignore-comment", "unused", str(root / "src/b.py"), 1, False)
     summary = typecheck._diagnostic_gate("ty", [warning], project, checker)
     assert summary == "ty (pyproject.toml [tool.ty]): no errors (1 warning(s))"
     assert "src/b.py:1: warning[unused-ignore-comment] unused" in capsys.readouterr().out
-    error = ty.TyDiagnostic("invalid-return-type", "bad", "src/a.py", 3, True)
+    error = Diagnostic("invalid-return-type", "bad", "src/a.py", 3, True)
     with pytest.raises(GateFailedError, match=r"ty: 1 problem\(s\) in the files pyproject"):
         typecheck._diagnostic_gate("ty", [error, warning], project, checker)
     assert "src/a.py:3: error[invalid-return-type] bad" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -116,3 +116,23 @@ def test_nothing_listening() -> None:
     assert result.attempts == 1
     assert result.status is None
     assert "no answer" in result.describe()
+
+
+def test_each_test_can_be_routed_where_the_release_under_test_answers(server: int) -> None:
+    asked: list[tuple[str, ...]] = []
+
+    def route(services: Sequence[str]) -> tuple[str, int | None]:
+        asked.append(tuple(services))
+        return "127.0.0.1", server
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    unused = closed.getsockname()[1]
+    closed.close()
+    (result,) = run_smoke_tests(
+        [SmokeTest(path="/health", services=["app"])],
+        scheme="http", host="127.0.0.1", port=unused, route=route,
+    )  # fmt: skip
+    assert result.passed
+    assert result.url == f"http://127.0.0.1:{server}/health"
+    assert asked == [("app",)]

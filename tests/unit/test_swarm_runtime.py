@@ -11,6 +11,7 @@ from conveyor.config import SwarmSettings, load_project
 from conveyor.deploy.engine import engine_for
 from conveyor.deploy.ledger import ReleaseSource
 from conveyor.deploy.prepare import PreparedRelease
+from conveyor.deploy.strategies.blue_green import BlueGreen
 from conveyor.deploy.strategies.in_place import InPlace
 from conveyor.deploy.strategies.swarm import SwarmStack
 from conveyor.deploy.swarm_runtime import SwarmRuntime, service_state
@@ -81,6 +82,28 @@ def test_an_environment_picks_its_engine_and_strategy(tmp_path: Path) -> None:
     assert engine.stack == strategy.stack == "shop-production"
     assert engine.swarm.argv("node", "ls") == ["docker", "--context", "prod-manager", "node", "ls"]
     assert strategy.settings.monitor == 4
+
+
+def test_a_swarm_environment_does_not_take_the_proxy_strategy(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace(
+            "[tool.conveyor.deploy]\n", '[tool.conveyor.deploy]\nstrategy = "blue-green"\n'
+        )
+    )
+    project = load_project(tmp_path)
+    runner = Runner()
+    staging = resolve_target(project, "staging")
+    compose = Compose(staging.compose, command=("x",), runner=runner)
+    assert isinstance(engine_for(staging, compose, runner, print)[1], BlueGreen)
+    production = resolve_target(project, "production")  # inherits blue-green: Swarm's own
+    assert isinstance(engine_for(production, compose, runner, print)[1], SwarmStack)
+    (tmp_path / "pyproject.toml").write_text(
+        PYPROJECT.replace('engine = "swarm"', 'engine = "swarm"\nstrategy = "blue-green"')
+    )
+    production = resolve_target(load_project(tmp_path), "production")
+    with pytest.raises(ConfigError, match='"swarm" and strategy = "blue-green"') as refused:
+        engine_for(production, compose, runner, print)
+    assert "environments.production" in refused.value.hint
 
 
 def test_an_unknown_engine_is_a_config_error(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Where a target runs, and how a release replaces another there.
 
 An environment's `engine` picks both: `compose` (one Docker host: `Compose` lists its
-containers and keeps the ledger and lock; releases replace each other in place) or `swarm`
+containers and keeps the ledger and lock; releases replace each other in place or
+blue-green, as the environment's `strategy` says) or `swarm`
 (a stack on the swarm a manager leads: `SwarmRuntime` lists its services and keeps the
 ledger and lock in the swarm; `SwarmStack` deploys the whole stack). The orchestration asks
 the engine what runs and the strategy how to change it, never which ones it has.
@@ -15,10 +16,11 @@ from typing import Protocol
 from conveyor.deploy.ledger import LedgerStore
 from conveyor.deploy.lock import LockEngine
 from conveyor.deploy.strategies import Strategy
-from conveyor.deploy.strategies.in_place import InPlace
+from conveyor.deploy.strategies.select import strategy_for
 from conveyor.deploy.strategies.swarm import SwarmStack
 from conveyor.deploy.swarm_runtime import SwarmRuntime
 from conveyor.deploy.target import Target
+from conveyor.errors import ConfigError
 from conveyor.runner import Runner
 from conveyor.tools.compose import Compose, ContainerState, EngineRecord
 from conveyor.tools.swarm import Swarm
@@ -43,7 +45,15 @@ def engine_for(
 ) -> tuple[TargetEngine, Strategy]:
     """The target's engine and the strategy that replaces releases on it."""
     if target.environment.engine == "swarm":
+        if target.environment.strategy == "blue-green":
+            raise ConfigError(
+                f'environment {target.env!r}: engine = "swarm" and strategy = '
+                '"blue-green" do not go together',
+                hint="Swarm replaces tasks start-first behind its own routing mesh: remove "
+                "`strategy` from [tool.conveyor.deploy.environments."
+                f"{target.env}] (the proxy is for compose targets)",
+            )
         swarm = Swarm(runner=runner, context=target.compose.context, new_session=True)
         stack = target.compose.project
         return SwarmRuntime(swarm, stack), SwarmStack(swarm, stack, target.settings.swarm, say)
-    return compose, InPlace(compose)
+    return compose, strategy_for(target, compose, say)

@@ -23,12 +23,22 @@ from rich.table import Table
 
 from conveyor.ci import in_ci
 from conveyor.deploy.plan import FINGERPRINT_LABEL
+from conveyor.deploy.prepare import PreparedRelease
 from conveyor.reports.console import output_console
 from conveyor.tools.compose import Compose, ContainerState
 
 POLL_SECONDS = 0.25
 PROBES_SHOWN = 3
 Verdict = Literal["ok", "waiting", "failed"]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the health gate allows: how long, the stability window, log lines shown."""
+
+    timeout: float
+    window: float = 0.0
+    log_lines: int = 50
 
 
 @dataclass(frozen=True)
@@ -282,3 +292,24 @@ def wait_healthy(
         if item.container is not None and log_lines:
             report.logs[item.service] = compose.container_logs(item.container.id, tail=log_lines)
     return report
+
+
+def wait_release(
+    compose: Compose,
+    release: PreparedRelease,
+    *,
+    gate: Gate,
+    baseline: Mapping[str, int],
+    progress: Progress | None = None,
+) -> HealthReport:
+    """Every service of a release healthy, judged on that release's containers only."""
+    return wait_healthy(
+        compose,
+        list(release.config.services),
+        timeout=gate.timeout,
+        log_lines=gate.log_lines,
+        progress=progress,
+        baseline=baseline,
+        window=gate.window,
+        expected=release.fingerprints,
+    )

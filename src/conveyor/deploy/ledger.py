@@ -29,6 +29,7 @@ from typing import Literal, Optional, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from conveyor.deploy.plan import COLOUR_LABEL
 from conveyor.errors import ConfigError
 from conveyor.tools.compose import ContainerState, EngineRecord
 
@@ -79,6 +80,7 @@ class Release(BaseModel):
     env_files: list[str] = Field(default_factory=list)  # names only, relative to the project
     variables: dict[str, str] = Field(default_factory=dict)  # the tag variable, never secrets
     restored_from: Optional[int] = None  # noqa: UP045 - the release a rollback brought back
+    colours: dict[str, str] = Field(default_factory=dict)  # service -> colour that served it
 
     def same_images(self, services: Mapping[str, ServiceImage]) -> bool:
         """True when `services` run exactly this release's image IDs."""
@@ -110,6 +112,15 @@ def running_images(containers: list[ContainerState]) -> dict[str, ServiceImage]:
                 image=container.image, image_id=container.image_id
             )
     return live
+
+
+def colours(containers: Sequence[ContainerState]) -> dict[str, str]:
+    """Service -> the colour label of its serving container (blue-green deploys set one)."""
+    return {
+        c.service: c.labels[COLOUR_LABEL]
+        for c in sorted(containers, key=lambda c: c.name)
+        if COLOUR_LABEL in c.labels
+    }
 
 
 def deployer() -> str:
@@ -218,6 +229,7 @@ class Ledger:
         note: str = "",
         source: ReleaseSource | None = None,
         restored_from: int | None = None,
+        colours: Mapping[str, str] | None = None,
     ) -> Release:
         """Append a release: one new labelled volume on the target's engine."""
         source = source or ReleaseSource()
@@ -235,6 +247,7 @@ class Ledger:
             env_files=list(source.env_files),
             variables=dict(source.variables),
             restored_from=restored_from,
+            colours=dict(colours or {}),
         )
         labels = record_labels(release)
         name = self.volume_name(release.id)

@@ -7,11 +7,13 @@ previous release and waits for it to be healthy before exiting non-zero. Compose
 run in their own session, so a Ctrl-C in the terminal reaches only this process, which
 decides (see `conveyor.deploy.signals`).
 
-Only what changed is touched: each service's fingerprint (configuration + image ID) is
-compared with the one its running container carries, and only the changed services are
+Only what changed is touched: each service's fingerprint (configuration + image content) is
+compared with the one its serving container carries, and only the changed services are
 handed to the strategy (`conveyor.deploy.strategies`), which alone knows how a release
-replaces another. A rollback is the same: the previous release is rendered from its
-recorded compose files, planned against what runs, and applied.
+replaces another: it applies the plan, watches the release, says where smoke tests reach
+it, and promotes it once it passed (for blue-green: the proxy switches to it only then).
+A rollback is the same: the previous release is rendered from its recorded compose files,
+planned against what serves, applied, watched and promoted.
 
 A rollback that itself fails does not escape as an exception: the result says so
 (`rollback_error`), what runs now, and the command to recover; the task exits 3.
@@ -31,8 +33,8 @@ from rich.text import Text
 
 from conveyor.ci import in_ci
 from conveyor.deploy.engine import engine_for
-from conveyor.deploy.health import HealthReport, Progress
-from conveyor.deploy.ledger import Ledger, Outcome, Release, running_images
+from conveyor.deploy.health import Gate, HealthReport, Progress
+from conveyor.deploy.ledger import Ledger, Outcome, Release, ServiceImage, colours, running_images
 from conveyor.deploy.lock import DeployLock
 from conveyor.deploy.plan import ReleasePlan, compare
 from conveyor.deploy.preflight import (
@@ -205,18 +207,23 @@ class Deployer:
             )
 
     def plan(self, release: PreparedRelease, running: Sequence[ContainerState]) -> ReleasePlan:
-        """What applying `release` changes, given what runs now (printed for the log)."""
-        changes, removals, unchanged = compare(
-            release.config.services, release.image_ids, release.fingerprints, running
+        """What applying `release` changes, given what runs and serves now (printed)."""
+        found = compare(
+            release.config.services,
+            release.image_ids,
+            release.fingerprints,
+            running,
+            self.strategy.serving(running),
         )
         plan = ReleasePlan(
             specs=release.config.services,
             images=release.images,
             image_ids=release.image_ids,
             fingerprints=release.fingerprints,
-            changes=changes,
-            removals=removals,
-            unchanged=unchanged,
+            changes=found.changes,
+            removals=found.removals,
+            unchanged=found.unchanged,
+            leftovers=found.leftovers,
         )
         self._say(f"plan ({self.strategy.name}): {plan.summary()}")
         return plan
@@ -260,6 +267,7 @@ class Deployer:
         guard.check()
         baseline = {c.id: c.restart_count for c in before}
         smoke: list[SmokeResult] = []
+        notes: list[str] = []
         try:
             # The strategy is never cut short (half-applied, or a Compose v2 plugin left
             # running beside the rollback): a signal now lets it finish, then rolls back.
@@ -273,6 +281,10 @@ class Deployer:
             self._keep(lock)
             smoke = self._smoke(release, plan)
             guard.armed = False
+            guard.check()
+            self._keep(lock)
+            # Nor is the switch: a signal from here on is reported once the release is live.
+            notes = self._promote(release, plan)
         except (StepFailed, Interrupted) as exc:
             guard.armed = False
             failure = exc.summary if isinstance(exc, StepFailed) else str(exc)
@@ -283,23 +295,25 @@ class Deployer:
         except LockLost as exc:
             return self._lock_lost(str(exc), previous, plan)
         now = self.engine.containers()
+        serving = self.strategy.serving(now)
         restoring = release.restoring
         recorded = self.ledger.record(
-            running_images(now),
+            running_images(serving),
             outcome="rolled-back" if restoring is not None else "deployed",
             git_sha=restoring.git_sha if restoring else git_sha(self.runner, self.root),
             note=f"rollback to release {restoring.id}" if restoring else "",
             source=release.source,
             restored_from=restoring.id if restoring else None,
+            colours=colours(serving),
         )
-        warnings = self._bind_notes(release) if restoring is not None else []
+        warnings = notes + (self._bind_notes(release) if restoring is not None else [])
         return DeployResult(
             ok=True, release=recorded, running=now, smoke=smoke, plan=plan, warnings=warnings
         )
 
     def _previous(self, running: list[ContainerState]) -> Release | None:
-        """The release running now (recorded as `observed` when Conveyor did not start it)."""
-        live = running_images(running)
+        """The release serving now (recorded as `observed` when Conveyor did not start it)."""
+        live = running_images(self.strategy.serving(running))
         previous = self.ledger.live(live) if live else None
         if live and previous is None:
             previous = self.ledger.record(
@@ -320,20 +334,41 @@ class Deployer:
             raise StepFailed(f"starting the release failed: {exc.message}", exc.hint) from None
 
     def _wait(self, release: PreparedRelease, baseline: Mapping[str, int]) -> HealthReport:
+        settings = self.target.settings
+        gate = Gate(self.timeout, settings.stability_window, settings.log_lines)
         with Progress(self.console) as progress:
-            return self.strategy.wait(
-                release,
-                timeout=self.timeout,
-                window=self.target.settings.stability_window,
-                log_lines=self.target.settings.log_lines,
-                baseline=baseline,
-                progress=progress,
-            )
+            return self.strategy.wait(release, gate=gate, baseline=baseline, progress=progress)
+
+    def _promote(self, release: PreparedRelease, plan: ReleasePlan) -> list[str]:
+        """Hand the release the traffic (the strategy's switch); a refusal rolls back."""
+        try:
+            notes = self.strategy.promote(release, plan)
+        except ConveyorError as exc:
+            raise StepFailed(
+                f"switching to the new release failed: {exc.message}", exc.hint
+            ) from None
+        for line in notes:
+            self._say(self.runner.mask(line), "note:", "yellow")
+        return notes
 
     def _smoke(self, release: PreparedRelease, plan: ReleasePlan) -> list[SmokeResult]:
         env = self.target.environment
         tests = self.target.settings.smoke
-        results = run_smoke_tests(tests, scheme=env.scheme, host=env.host, port=env.port)
+
+        def route(services: Sequence[str]) -> tuple[str, int | None]:
+            try:
+                endpoint = self.strategy.smoke_endpoint(release, plan, services)
+            except ConveyorError as exc:
+                raise StepFailed(
+                    f"smoke tests cannot reach the release: {exc.message}", exc.hint
+                ) from None
+            if endpoint is None:
+                return env.host, env.port
+            return endpoint[0] or env.host, endpoint[1]
+
+        results = run_smoke_tests(
+            tests, scheme=env.scheme, host=env.host, port=env.port, route=route
+        )
         failed = [r for r in results if not r.passed]
         if not failed:
             return results
@@ -380,15 +415,17 @@ class Deployer:
         plan: ReleasePlan,
     ) -> DeployResult:
         """Restore `previous` (or remove the failed first release) and wait for health."""
-        attempted = running_images(self.engine.containers())
-        if attempted:
-            self.ledger.record(
-                attempted,
-                outcome="failed",
-                git_sha=git_sha(self.runner, self.root),
-                note=failure[:300],
-                source=failed.source,
-            )
+        attempted = {
+            name: ServiceImage(image=failed.images[name], image_id=failed.image_ids[name])
+            for name in failed.images
+        }
+        self.ledger.record(
+            attempted,
+            outcome="failed",
+            git_sha=git_sha(self.runner, self.root),
+            note=failure[:300],
+            source=failed.source,
+        )
         self._say(self.runner.mask(failure), "deploy failed:", "red")
         if details:
             self._say(self.runner.mask(details))
@@ -421,6 +458,8 @@ class Deployer:
                 f"release {previous.id} was restored but is not healthy: {report.summary()}"
             )
             self._say(self.runner.mask(report.details()))
+        else:
+            result.warnings += self._promote(restore, plan)
         result.warnings += self._bind_notes(restore)
 
     def _guarded(self, result: DeployResult, action: Callable[[], None]) -> None:
@@ -475,7 +514,7 @@ class Deployer:
 
     def rollback_candidate(self) -> Release:
         """The newest good release before the live one that runs different images."""
-        live = self.ledger.live(running_images(self.engine.containers()))
+        live = self.ledger.live(running_images(self.strategy.serving(self.engine.containers())))
         same_images = False
         for release in reversed(self.ledger.releases()):
             if live is not None and release.id >= live.id:
@@ -513,15 +552,19 @@ class Deployer:
                     self._wait(release, {c.id: c.restart_count for c in before}) if wait else None
                 )
                 healthy = report is None or report.healthy
+                if healthy:  # `up` has no rollback: a release that failed its gate stays put
+                    warnings += self.strategy.promote(release, plan)
                 outcome: Outcome = "deployed" if healthy else "failed"
                 note = "inv up" + ("" if wait else " --no-wait (health not checked)")
                 now = self.engine.containers()
+                serving = self.strategy.serving(now)
                 recorded = self.ledger.record(
-                    running_images(now),
+                    running_images(serving),
                     outcome=outcome,
                     git_sha=git_sha(self.runner, self.root),
                     note=note,
                     source=release.source,
+                    colours=colours(serving),
                 )
         result = DeployResult(
             ok=healthy, release=recorded, running=now, plan=plan, warnings=warnings, health=report
@@ -602,13 +645,16 @@ def running_table(containers: Sequence[ContainerState], title: str) -> Table:
 
 
 def releases_table(releases: Sequence[Release], live: Release | None) -> Table:
-    """The ledger, newest first, with the live release marked."""
+    """The ledger, newest first, with the live release marked (and its colours, if any)."""
     table = Table(title="releases", title_justify="left")
-    for column in ("id", "when (UTC)", "by", "git", "outcome", "images", "note"):
+    coloured = any(r.colours for r in releases)
+    columns = ("id", "when (UTC)", "by", "git", "outcome", "images", *(("colour",) * coloured))
+    for column in (*columns, "note"):
         table.add_column(column)
     for r in reversed(releases):
         images = ", ".join(f"{k}={v.image}" for k, v in sorted(r.services.items()))
         mark = " (live)" if live is not None and r.id == live.id else ""
+        colour = [", ".join(f"{k}={v}" for k, v in sorted(r.colours.items()))] * coloured
         table.add_row(
             f"{r.id}{mark}",
             r.created_at,
@@ -616,6 +662,7 @@ def releases_table(releases: Sequence[Release], live: Release | None) -> Table:
             (r.git_sha or "")[:12],
             r.outcome,
             images,
+            *colour,
             r.note,
         )
     return table

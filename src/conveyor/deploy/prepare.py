@@ -39,10 +39,20 @@ class PreparedRelease:
     fingerprints: Mapping[str, str]
     source: ReleaseSource
     restoring: Release | None = None
+    scratch: Scratch | None = None
+    label: str = "current"
 
     @property
     def image_ids(self) -> dict[str, str]:
         return {name: facts.id for name, facts in self.facts.items()}
+
+    def with_overlay(self, name: str, body: Mapping[str, Any]) -> Compose:
+        """The release's Compose with one more overlay on top (e.g. a strategy's labels),
+        written private beside the release's own overlay."""
+        if self.scratch is None:
+            raise RuntimeError("PreparedRelease.with_overlay needs the run's scratch space")
+        path = self.scratch.write(f"{self.label}/{name}", json.dumps(body, indent=2) + "\n")
+        return self.compose.on(self.compose.target.with_files(path))
 
 
 def relative_name(path: Path, root: Path) -> str:
@@ -149,7 +159,7 @@ class Preparer:
         }
         facts = self._facts(compose, images, restoring)
         fingerprints = {
-            name: service_fingerprint(config.document, name, facts[name].id, str(self.root))
+            name: service_fingerprint(config.document, name, facts[name].identity, str(self.root))
             for name in config.services
         }
         body: dict[str, Any] = overlay(images, fingerprints)
@@ -162,6 +172,8 @@ class Preparer:
             fingerprints=fingerprints,
             source=source,
             restoring=restoring,
+            scratch=scratch,
+            label=label,
         )
 
     def _facts(

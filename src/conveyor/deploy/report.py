@@ -31,6 +31,7 @@ def release_summary(release: Release | None) -> dict[str, Any] | None:
         "compose_files": [f.path for f in release.compose_files],
         "env_files": list(release.env_files),
         "restored_from": release.restored_from,
+        "colours": dict(sorted(release.colours.items())),
     }
 
 

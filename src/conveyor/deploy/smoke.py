@@ -127,15 +127,23 @@ def probe_until(
 
 
 def run_smoke_tests(
-    tests: Sequence[SmokeTest], *, scheme: str, host: str, port: int | None
+    tests: Sequence[SmokeTest],
+    *,
+    scheme: str,
+    host: str,
+    port: int | None,
+    route: Callable[[Sequence[str]], tuple[str, int | None]] | None = None,
 ) -> list[SmokeResult]:
     """Run every smoke test in order, each until it passes or its deadline passes.
 
+    `route` maps a test's services to the host and port that reach the release under test
+    (a blue-green candidate's preview port); by default every test goes to `host:port`.
     A failed test stops the run: the ones after it would only wait out their deadlines.
     """
     results: list[SmokeResult] = []
     for test in tests:
-        url = smoke_url(scheme, host, port, test.path)
+        where = route(test.services) if route is not None else (host, port)
+        url = smoke_url(scheme, where[0], where[1], test.path)
         results.append(probe_until(url, test.status, test.timeout, test.deadline))
         if not results[-1].passed:
             break

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.config import DeploySettings, EnvironmentSettings, Project
+from conveyor.config import DeploySettings, EnvironmentSettings, Project, StrategyName
 from conveyor.errors import ConfigError, InvalidInputError
 from conveyor.images.naming import write_image_overlay
 from conveyor.tools.compose import ComposeTarget
@@ -38,6 +38,11 @@ class Target:
     def label(self) -> str:
         """`staging (demo-staging)`: what messages call the target."""
         return f"{self.env or 'default'} ({self.compose.project})"
+
+    @property
+    def strategy(self) -> StrategyName:
+        """The environment's strategy, else the deploy table's (in-place by default)."""
+        return self.environment.strategy or self.settings.strategy
 
     @property
     def needs_confirmation(self) -> bool:

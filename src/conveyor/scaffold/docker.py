@@ -72,6 +72,17 @@ def detect_docker(root: Path) -> DockerLayout:
     )
 
 
+def writes_compose(root: Path, layout: DockerLayout, *, docker: bool) -> bool:
+    """True when `init --docker` writes the compose layout: the project builds no image and
+    has no compose file of its own (then init owns the layout, blue-green behind a proxy)."""
+    return (
+        docker
+        and not layout.builds_image
+        and layout.compose_file is None
+        and not (root / DEFAULT_COMPOSE).is_file()
+    )
+
+
 def compose_builds(root: Path, compose: str) -> list[tuple[str, str]]:
     """(context, Dockerfile) of each `build:` in the compose file, relative to the root;
     contexts written with variables are left out (init cannot resolve them)."""

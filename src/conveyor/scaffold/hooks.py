@@ -10,6 +10,8 @@ whose pins no longer match the lock.
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,15 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from conveyor.config import PYPROJECT
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.tools.uv import locked_requirements
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
 
 MINIMUM_PRE_COMMIT = "3.2.0"
 CONFIG_FILE = ".pre-commit-config.yaml"
@@ -148,15 +156,31 @@ def _dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
 
-def local_config(mypy_paths: Sequence[str], pins: Sequence[str]) -> str:
-    """A project's `.pre-commit-config.yaml`: every hook local, all in one pinned environment."""
+def local_config(
+    mypy_paths: Sequence[str], pins: Sequence[str], excluded: Sequence[str] = ()
+) -> str:
+    """A project's `.pre-commit-config.yaml`: every hook local, all in one pinned environment;
+    `excluded` directories (what the project keeps out of its linter) are no hook's files."""
     shared = list(pins)  # one object: dumped once, aliased by every hook
     hooks = [hook.as_dict(shared, mypy_paths if hook.id == "mypy" else ()) for hook in HOOKS]
-    body = {
-        "minimum_pre_commit_version": MINIMUM_PRE_COMMIT,
-        "repos": [{"repo": "local", "hooks": hooks}],
-    }
+    body: dict[str, Any] = {"minimum_pre_commit_version": MINIMUM_PRE_COMMIT}
+    if excluded:
+        body["exclude"] = "^(" + "|".join(re.escape(d.strip("/")) for d in excluded) + ")/"
+    body["repos"] = [{"repo": "local", "hooks": hooks}]
     return HEADER + _dump(body)
+
+
+def linter_excluded(root: Path) -> list[str]:
+    """The directories the project's ruff config excludes (`exclude`, `extend-exclude`): other
+    people's code (vendored trees, fixture projects with their own ruff configuration)."""
+    try:
+        data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    ruff = data.get("tool", {}).get("ruff", {})
+    found = [*ruff.get("exclude", []), *ruff.get("extend-exclude", [])]
+    return [p for p in found if isinstance(p, str) and not any(c in p for c in "*?[")
+            and (root / p).is_dir()]  # fmt: skip
 
 
 def _name(requirement: str) -> str:
@@ -220,7 +244,7 @@ def refresh(root: Path, mypy_paths: Sequence[str], *, runner: Runner = DEFAULT_R
             hint="add Conveyor's hooks from `.pre-commit-hooks.yaml`, or delete the file and "
             "run `conveyor hooks`",
         )
-    return local_config(mypy_paths, hook_pins(root, runner))
+    return local_config(mypy_paths, hook_pins(root, runner), linter_excluded(root))
 
 
 def is_conveyors(text: str) -> bool:

@@ -16,7 +16,7 @@ from conveyor.config import PYPROJECT
 from conveyor.errors import ConveyorError
 from conveyor.runner import DEFAULT_RUNNER, Runner
 from conveyor.scaffold import hooks
-from conveyor.scaffold.docker import dockerignore
+from conveyor.scaffold.docker import dockerignore, writes_compose
 from conveyor.scaffold.layout import Layout, detect
 from conveyor.scaffold.pyproject import extend, notes
 from conveyor.scaffold.style import python_style
@@ -27,6 +27,8 @@ WORKFLOW_PATH = ".github/workflows/ci.yml"
 PRE_COMMIT_PATH = ".pre-commit-config.yaml"
 DOCKERFILE = "docker/Dockerfile"
 COMPOSE = "docker/compose.yaml"
+PROXY_FILES = ("Dockerfile", "haproxy.cfg")
+"""The reverse proxy blue-green deploys switch through (docker/proxy/)."""
 DOCKERIGNORE = ".dockerignore"
 GITIGNORE = ".gitignore"
 IGNORED = (".nox/", "/reports/", ".conveyor/")
@@ -84,7 +86,9 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
     files = {
         "noxfile.py": render("noxfile.py", required_imports=imports, q=style.quote),
         "tasks.py": render("tasks.py", required_imports=imports),
-        PRE_COMMIT_PATH: hooks.local_config([*layout.src, *layout.tests], locked_pins(layout)),
+        PRE_COMMIT_PATH: hooks.local_config(
+            [*layout.src, *layout.tests], locked_pins(layout), hooks.linter_excluded(layout.root)
+        ),
         WORKFLOW_PATH: workflow(layout, docker=builds_image),
     }
     if not layout.has_tests and not layout.application:
@@ -96,8 +100,11 @@ def desired_files(layout: Layout, options: Options) -> dict[str, str]:
         files[DOCKERFILE] = render(
             "docker/Dockerfile", src_root=layout.src_root, package=layout.package
         )
-        if found.compose_file is None and not (layout.root / COMPOSE).is_file():
+        if writes_compose(layout.root, found, docker=True):
             files[COMPOSE] = render("docker/compose.yaml", image=layout.package)
+            for name in PROXY_FILES:
+                if not (layout.root / "docker" / "proxy" / name).exists():
+                    files[f"docker/proxy/{name}"] = render(f"docker/proxy/{name}")
         if not has_dockerignore:
             files[DOCKERIGNORE] = render("dockerignore", src_root=layout.src_root)
     elif found.root_context and not has_dockerignore:

@@ -21,6 +21,7 @@ from conveyor.adopt.sources import ProjectFiles, requirement_name
 from conveyor.config import PYPROJECT
 from conveyor.errors import ConfigError
 from conveyor.runner import DEFAULT_RUNNER, Runner
+from conveyor.scaffold.docker import writes_compose
 from conveyor.scaffold.layout import Layout
 
 if sys.version_info >= (3, 11):
@@ -75,6 +76,19 @@ def _toml_string(value: str) -> str:
     return json.dumps(value)
 
 
+BLUE_GREEN = [
+    "",
+    "[tool.conveyor.deploy]",
+    "# Zero-downtime deploys: a release starts beside the live one behind the proxy",
+    '# (docker/compose.yaml) and takes the traffic once healthy; "in-place" recreates instead.',
+    'strategy = "blue-green"',
+    "",
+    "[tool.conveyor.deploy.blue-green]",
+    "services = { app = { port = 8000 } }  # the port app serves HTTP on in its container",
+]
+"""What `init --docker` adds when it writes the compose layout (app behind the proxy)."""
+
+
 def conveyor_table(
     layout: Layout,
     *,
@@ -117,6 +131,8 @@ def conveyor_table(
             "[tool.conveyor.deploy]",
             f"compose-files = {_toml_list((_toml_string(found.compose_file),))}",
         ]
+    elif writes_compose(layout.root, found, docker=docker):
+        lines += BLUE_GREEN
     return "\n".join(lines) + "\n"
 
 

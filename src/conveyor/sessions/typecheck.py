@@ -23,6 +23,7 @@ from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define, fail_on_findings
 from conveyor.tools import pyright, ty
+from conveyor.tools.diagnostics import Diagnostic
 
 TYPING_GROUP = "typing"
 MYPY_OK_CODES = (0, 1, 2)
@@ -94,7 +95,7 @@ def run_mypy(session: nox.Session, project: Project, checker: checkers.Checker) 
 
 def _diagnostic_gate(
     tool: str,
-    diagnostics: list[ty.TyDiagnostic] | list[pyright.PyrightDiagnostic],
+    diagnostics: list[Diagnostic],
     project: Project,
     checker: checkers.Checker,
 ) -> str:

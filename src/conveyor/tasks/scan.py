@@ -208,8 +208,8 @@ def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) ->
         )
         run = ScanRun(scan.name, "trivy", trivy.version, reference)
         return Planned(run, lambda report: _image_scan(project, trivy, scan, report))
+    skips = (*settings.skip_dirs, project.settings.reports_dir)
     if kind == "fs":
-        skips = (*settings.skip_dirs, project.settings.reports_dir)
         scan = TrivyScan(
             name="trivy-fs",
             command="fs",
@@ -219,12 +219,14 @@ def _trivy_plan(project: Project, trivy: Trivy, kind: str, image: str | None) ->
         )
         run = ScanRun(scan.name, "trivy", trivy.version, str(project.root))
         return Planned(run, lambda report: scan_or_degrade(trivy, scan, report))
-    config_dir = project.root / settings.config_dir
+    config_dir = (project.root / settings.config_dir).resolve()
+    relative = config_dir.relative_to(project.root) if config_dir != project.root else None
     scan = TrivyScan(
         name="trivy-config",
         command="config",
         target=str(config_dir),
-        path_prefix=settings.config_dir,
+        path_prefix=str(relative) if relative is not None else "",
+        skip_dirs=tuple(str(project.root / s) for s in skips),
         require_targets=True,
     )
     run = ScanRun(scan.name, "trivy", trivy.version, str(config_dir))

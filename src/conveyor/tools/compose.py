@@ -9,6 +9,7 @@ a never-started marker container) let deploy state live with the target, not the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -64,6 +65,7 @@ class ServiceSpec:
     healthcheck_disabled: bool = False
     builds: bool = False
     binds: tuple[BindMount, ...] = ()
+    published_targets: tuple[int, ...] = ()  # container ports published, fixed or ephemeral
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,31 @@ class ComposeConfig:
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What the engine knows about a local image that matters to a deploy."""
+    """What the engine knows about a local image that matters to a deploy.
+
+    `content` identifies what the image runs: its layers and configuration without the
+    `org.opencontainers.image.*` labels a build stamps (creation time, revision), so two
+    builds of the same files from two commits have the same content and different IDs.
+    """
 
     id: str
     has_healthcheck: bool
+    content: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What a fingerprint holds: the content when known, else the image ID."""
+        return self.content or self.id
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    """A container port as the engine published it (`NetworkSettings.Ports`)."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,15 @@ class ContainerState:
     host_ports: tuple[int, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     bind_sources: tuple[str, ...] = ()
+    networks: Mapping[str, str] = field(default_factory=dict)  # network -> its address there
+    published: tuple[PortBinding, ...] = ()  # ports published now (ephemeral ones resolved)
+
+    def host_binding(self, container_port: int, protocol: str = "tcp") -> PortBinding | None:
+        """Where the engine published `container_port` on the host (None: not published)."""
+        for binding in self.published:
+            if (binding.container_port, binding.protocol) == (container_port, protocol):
+                return binding
+        return None
 
 
 @dataclass(frozen=True)
@@ -253,6 +285,18 @@ def parse_ports(service: str, entries: Sequence[Any]) -> tuple[PublishedPort, ..
     return tuple(found)
 
 
+def published_targets(entries: Sequence[Any]) -> tuple[int, ...]:
+    """Container ports a `ports:` list publishes, on a fixed or an ephemeral host port
+    (`"127.0.0.1::9080"`, `"9080"`, or v2's mappings)."""
+    found: list[int] = []
+    for entry in entries:
+        text = str(entry.get("target", "")) if isinstance(entry, Mapping) else str(entry)
+        target = text.partition("/")[0].rsplit(":", 1)[-1].split("-")[0]
+        if target.isdigit():
+            found.append(int(target))
+    return tuple(found)
+
+
 def parse_binds(service: str, entries: Sequence[Any]) -> tuple[BindMount, ...]:
     """Host paths a service mounts: v1 strings (`/abs/src:/code:rw`) or v2 `type: bind`."""
     found: list[BindMount] = []
@@ -296,6 +340,7 @@ def load_config(text: str) -> ComposeConfig:
             healthcheck_disabled=disabled,
             builds=bool(body.get("build")),
             binds=parse_binds(str(name), body.get("volumes") or []),
+            published_targets=published_targets(body.get("ports") or []),
         )
     return ComposeConfig(services=specs, document=data)
 
@@ -412,9 +457,64 @@ def parse_inspect(text: str) -> list[ContainerState]:
                     for m in item.get("Mounts") or []
                     if m.get("Type") == "bind"
                 ),
+                networks=_networks(item),
+                published=_published(item),
             )
         )
     return states
+
+
+def _networks(item: Mapping[str, Any]) -> dict[str, str]:
+    """Network name -> the container's address on it (IPv4, else IPv6)."""
+    networks = (item.get("NetworkSettings") or {}).get("Networks") or {}
+    found: dict[str, str] = {}
+    for name, settings in networks.items():
+        address = (settings or {}).get("IPAddress") or (settings or {}).get("GlobalIPv6Address")
+        if address:
+            found[str(name)] = str(address)
+    return found
+
+
+def _published(item: Mapping[str, Any]) -> tuple[PortBinding, ...]:
+    ports = (item.get("NetworkSettings") or {}).get("Ports") or {}
+    found: list[PortBinding] = []
+    for key, bindings in sorted(ports.items()):
+        number, _, protocol = str(key).partition("/")
+        for binding in bindings or []:
+            host_port = str(binding.get("HostPort") or "")
+            if number.isdigit() and host_port.isdigit():
+                found.append(
+                    PortBinding(
+                        int(number),
+                        protocol or "tcp",
+                        str(binding.get("HostIp") or ""),
+                        int(host_port),
+                    )
+                )
+    return tuple(found)
+
+
+BUILD_STAMP_LABELS = "org.opencontainers.image."
+"""Labels a build stamps (created, revision, version): not part of what an image runs."""
+
+
+def image_content(inspected: Mapping[str, Any]) -> str:
+    """A digest of what an image runs: its layers and its configuration without the
+    labels a build stamps (two cached builds of one Dockerfile differ only by those)."""
+    config = dict(inspected.get("Config") or {})
+    labels = {
+        str(k): v
+        for k, v in (config.get("Labels") or {}).items()
+        if not str(k).startswith(BUILD_STAMP_LABELS)
+    }
+    config["Labels"] = labels or None
+    body = {
+        "layers": list((inspected.get("RootFS") or {}).get("Layers") or []),
+        "config": config,
+        "platform": [inspected.get("Os"), inspected.get("Architecture"), inspected.get("Variant")],
+    }
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return "content:" + hashlib.sha256(encoded).hexdigest()
 
 
 def _host_ports(item: Mapping[str, Any]) -> tuple[int, ...]:
@@ -442,6 +542,21 @@ def parse_records(text: str) -> list[EngineRecord]:
             )
         )
     return records
+
+
+def parse_image_facts(text: str) -> ImageFacts | None:
+    """ID, healthcheck and content of the first image in `docker image inspect` JSON."""
+    items = json.loads(text or "[]")
+    if not items:
+        return None
+    item = items[0]
+    health = (item.get("Config") or {}).get("Healthcheck") or {}
+    test = health.get("Test") or []
+    return ImageFacts(
+        id=str(item.get("Id", "")),
+        has_healthcheck=bool(test) and test[0] != "NONE",
+        content=image_content(item),
+    )
 
 
 def port_conflict(stderr: str) -> int | None:
@@ -490,15 +605,20 @@ class Compose:
         )
 
     def run_docker(
-        self, *args: str, timeout: float = 30, ok_codes: Sequence[int] = (0,)
+        self,
+        *args: str,
+        timeout: float = 30,
+        ok_codes: Sequence[int] = (0,),
+        input_text: str | None = None,
     ) -> Completed:
-        """Run one `docker` subcommand against the target's engine."""
+        """Run one `docker` subcommand against the target's engine (`input_text` on stdin)."""
         return self.runner.run(
             self.docker_argv(*args),
             timeout=timeout,
             tool="docker",
             ok_codes=ok_codes,
             new_session=self.new_session,
+            input_text=input_text,
         )
 
     @property
@@ -593,14 +713,21 @@ class Compose:
         *,
         timeout: float | None = None,
         no_deps: bool = False,
+        scale: Mapping[str, int] | None = None,
+        no_recreate: bool = False,
     ) -> None:
         """Create/recreate and start in the background; images must already exist.
 
-        `no_deps` leaves the services' dependencies alone (they are not recreated or started).
+        `no_deps` leaves the services' dependencies alone (they are not recreated or started);
+        `scale` with `no_recreate` starts more containers of a service beside the ones it
+        has, which keep running as they are (how a second colour starts beside the live one).
         """
-        deps = ["--no-deps"] if no_deps else []
+        flags = ["--no-deps"] if no_deps else []
+        flags += ["--no-recreate"] if no_recreate else []
+        for service, count in sorted((scale or {}).items()):
+            flags += ["--scale", f"{service}={count}"]
         self.run_compose(
-            "up", "-d", "--no-build", "--remove-orphans", *deps, *services, timeout=timeout
+            "up", "-d", "--no-build", "--remove-orphans", *flags, *services, timeout=timeout
         )
 
     def remove(self, services: Sequence[str]) -> None:
@@ -642,16 +769,10 @@ class Compose:
 
     def image_facts(self, reference: str) -> ImageFacts | None:
         """The image's ID and whether it declares a HEALTHCHECK; None when absent."""
-        done = self.run_docker(
-            "image", "inspect", "--format", "{{json .Id}} {{json .Config}}",
-            reference, ok_codes=(0, 1),
-        )  # fmt: skip
+        done = self.run_docker("image", "inspect", reference, ok_codes=(0, 1))
         if done.returncode != 0 or not done.stdout.strip():
             return None
-        image_id, _, config = done.stdout.strip().partition(" ")
-        health = (json.loads(config or "null") or {}).get("Healthcheck") or {}
-        test = health.get("Test") or []
-        return ImageFacts(id=json.loads(image_id), has_healthcheck=bool(test) and test[0] != "NONE")
+        return parse_image_facts(done.stdout)
 
     def stop_and_remove(self, containers: Sequence[str], *, grace: int = 10) -> None:
         """Stop containers (SIGTERM, then SIGKILL after `grace` s) and remove them by ID."""

@@ -7,28 +7,12 @@ message, rule) and a `summary`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from conveyor.errors import ToolFailedError
+from conveyor.tools.diagnostics import Diagnostic
 
 OK_CODES = (0, 1)
 """Exit 1 means errors were reported; 2 and above are fatal or configuration errors."""
-
-
-@dataclass(frozen=True)
-class PyrightDiagnostic:
-    """One diagnostic: the rule (when it has one), where, and whether it is an error."""
-
-    rule: str
-    message: str
-    path: str
-    line: int
-    error: bool
-
-    def describe(self) -> str:
-        """`path:line: error[rule] message`, as a person reads it."""
-        level = "error" if self.error else "warning"
-        return f"{self.path}:{self.line}: {level}[{self.rule}] {self.message}"
 
 
 def pyright_argv(program: str, python: str) -> list[str]:
@@ -36,12 +20,12 @@ def pyright_argv(program: str, python: str) -> list[str]:
     return [program, "--outputjson", "--pythonpath", python]
 
 
-def parse_report(text: str, program: str = "pyright") -> list[PyrightDiagnostic]:
+def parse_report(text: str, program: str = "pyright") -> list[Diagnostic]:
     """Diagnostics from `--outputjson` (informations are dropped)."""
     try:
         data = json.loads(text[text.index("{") : text.rindex("}") + 1])
         return [
-            PyrightDiagnostic(
+            Diagnostic(
                 rule=str(item.get("rule") or program),
                 message=str(item["message"]).splitlines()[0],
                 path=str(item["file"]),

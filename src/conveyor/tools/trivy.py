@@ -181,7 +181,9 @@ class Trivy:
             if not self.db_update:
                 argv += ["--skip-db-update"]
         if scan.command == "image":
-            argv += ["--image-src", "docker"]
+            # The scan cache in memory: parallel trivy processes (one per image, or another
+            # pipeline on this machine) would otherwise queue on its file lock and time out.
+            argv += ["--image-src", "docker", "--cache-backend", "memory"]
             if scan.image_config_scanners:
                 argv += ["--image-config-scanners", ",".join(scan.image_config_scanners)]
         for skipped in scan.skip_dirs:

@@ -7,30 +7,14 @@ ty's JSON output (`--output-format gitlab`) is an array of diagnostics, each wit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from conveyor.errors import ToolFailedError
+from conveyor.tools.diagnostics import Diagnostic
 
 OK_CODES = (0, 1)
 """ty exits 1 when it reports errors; 2 is a usage or configuration error."""
 ERROR_SEVERITIES = ("blocker", "critical", "major")
 """GitLab severities ty gives errors (warnings are `minor`, infos `info`)."""
-
-
-@dataclass(frozen=True)
-class TyDiagnostic:
-    """One diagnostic: the rule, where, and whether it is an error."""
-
-    rule: str
-    message: str
-    path: str
-    line: int
-    error: bool
-
-    def describe(self) -> str:
-        """`path:line: error[rule] message`, as a person reads it."""
-        level = "error" if self.error else "warning"
-        return f"{self.path}:{self.line}: {level}[{self.rule}] {self.message}"
 
 
 def ty_argv(python: str) -> list[str]:
@@ -48,7 +32,7 @@ def _json_array(text: str) -> str:
     return text[start : end + 1]
 
 
-def parse_report(text: str) -> list[TyDiagnostic]:
+def parse_report(text: str) -> list[Diagnostic]:
     """Diagnostics from ty's GitLab JSON; anything else is a crash."""
     try:
         items = json.loads(_json_array(text))
@@ -59,7 +43,7 @@ def parse_report(text: str) -> list[TyDiagnostic]:
             prefix = f"{rule}: "
             message = description[len(prefix) :] if description.startswith(prefix) else description
             found.append(
-                TyDiagnostic(
+                Diagnostic(
                     rule=rule,
                     message=message,
                     path=str(item["location"]["path"]),

@@ -17,9 +17,10 @@ import yaml
 
 from conveyor.config import SwarmSettings
 from conveyor.deploy.convergence import wait_converged
-from conveyor.deploy.health import HealthReport, Progress
+from conveyor.deploy.health import Gate, HealthReport, Progress
 from conveyor.deploy.plan import ReleasePlan
 from conveyor.deploy.prepare import PreparedRelease
+from conveyor.deploy.strategies import Endpoint
 from conveyor.deploy.swarm_stack import StackDocument, stack_document
 from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.tools.compose import ContainerState
@@ -110,9 +111,7 @@ class SwarmStack:
         self,
         release: PreparedRelease,
         *,
-        timeout: float,
-        window: float,
-        log_lines: int,
+        gate: Gate,
         baseline: Mapping[str, int],
         progress: Progress | None = None,
     ) -> HealthReport:
@@ -122,16 +121,16 @@ class SwarmStack:
             self.swarm,
             self.stack,
             release.fingerprints,
-            timeout=timeout,
+            timeout=gate.timeout,
             known=self._known,
-            window=window,
-            log_lines=log_lines,
+            window=gate.window,
+            log_lines=gate.log_lines,
             progress=progress,
         )
 
     def smoke_endpoint(
         self, release: PreparedRelease, plan: ReleasePlan, services: Sequence[str]
-    ) -> tuple[str | None, int] | None:
+    ) -> Endpoint | None:
         """The environment's published port (the stack publishes it)."""
         return None
 
