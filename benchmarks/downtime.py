@@ -1,8 +1,10 @@
-"""Downtime benchmark: what users see of each deploy step, blue-green against in-place.
+"""Downtime benchmark: what users see of each deploy step, blue-green and swarm against in-place.
 
 A constant request loop on 127.0.0.1 (40 requests/s by default: one keep-alive client, one
 new connection per request; bounded in time) runs during each step of the demo in
-`docker/`, deployed with each strategy in the same run:
+`docker/`, deployed with each strategy in the same run (in-place and blue-green on
+Compose; the same images as a stack on a single-node swarm, `engine = "swarm"`, made for the
+run when the engine is in none and left afterwards):
 
   good deploy; failed deploy with its automatic rollback (a release whose /health is 503);
   manual rollback (`inv rollback`); SIGINT in the middle of a deploy (during the health gate).
@@ -17,13 +19,15 @@ steps is not counted against the switch).
 Goal for blue-green: 0 failed and 0 answered by a failed release at every step, p99 during
 the switch <= 2x steady state. The in-place strategy is the anchor.
 
-Run: `uv run python benchmarks/downtime.py [--rate 40] [--steady 10]` (needs the engine and
-conveyor/base:bookworm; builds the demo images; throwaway projects on free ports).
+Run: `uv run python benchmarks/downtime.py [--rate 40] [--steady 10] [--targets in-place,
+blue-green,swarm]` (needs the engine and conveyor/base:bookworm; builds the demo images;
+throwaway projects on free ports).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import queue
@@ -33,9 +37,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -44,15 +50,18 @@ from tests.integration._demo import (  # noqa: E402
     BAD,
     GOOD,
     GOOD2,
-    DemoTarget,
     build_demo_images,
+    docker,
     make_target,
 )
+from tests.integration._swarm import make_swarm_target, swarm_state  # noqa: E402
 from tests.integration._traffic import Answer, Traffic, percentile  # noqa: E402
 
 HAND_OVER_MARGIN = 1.0
 SWITCH_GOAL_RATIO = 2.0
-SIGINT_MARKER = "] app: "  # the health gate's progress line: the new release is being gated
+# The health gate's progress line for the service users reach: the new release is being gated.
+SIGINT_MARKERS = {"swarm": "] web: "}  # the swarm fixture's web service; the demo's is app
+SIGINT_MARKER = "] app: "
 
 
 @dataclass(frozen=True)
@@ -95,9 +104,38 @@ class Step:
 
 
 Outcome = tuple[int, str]  # a child's exit code and its stderr
+TARGETS = ("in-place", "blue-green", "swarm")
 
 
-def task(target: DemoTarget, *args: str) -> Callable[[], Outcome]:
+class Target(Protocol):
+    """A throwaway project whose `staging` environment the steps deploy."""
+
+    port: int
+
+    def invoke(self, *args: str) -> subprocess.Popen[str]: ...
+
+    def serving_release(self) -> str: ...
+
+    def down(self) -> None: ...
+
+
+@contextmanager
+def single_node_swarm() -> Iterator[None]:
+    """This engine as a swarm manager for the run (left as it was found)."""
+    state = swarm_state().get("LocalNodeState")
+    if state == "active":
+        yield
+        return
+    made = docker("swarm", "init", "--advertise-addr", "127.0.0.1", check=False)
+    if made.returncode != 0:
+        raise SystemExit(f"`docker swarm init` failed: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        docker("swarm", "leave", "--force", check=False)
+
+
+def task(target: Target, *args: str) -> Callable[[], Outcome]:
     """`inv <args>` in the target, in a child process."""
 
     def run() -> Outcome:
@@ -108,7 +146,7 @@ def task(target: DemoTarget, *args: str) -> Callable[[], Outcome]:
     return run
 
 
-def interrupted_deploy(target: DemoTarget, tag: str) -> Outcome:
+def interrupted_deploy(target: Target, tag: str, marker: str) -> Outcome:
     """`inv deploy` in a child, SIGINT once its health gate watches the new release."""
     child = target.invoke("deploy", "--env", "staging", "--tag", tag)
     lines: queue.Queue[str] = queue.Queue()
@@ -126,7 +164,7 @@ def interrupted_deploy(target: DemoTarget, tag: str) -> Outcome:
             seen.append(lines.get(timeout=1))
         except queue.Empty:
             continue
-        if SIGINT_MARKER in seen[-1]:
+        if marker in seen[-1]:
             break
     child.send_signal(signal.SIGINT)
     try:
@@ -141,7 +179,7 @@ def interrupted_deploy(target: DemoTarget, tag: str) -> Outcome:
     return child.returncode, "".join(seen)
 
 
-def run_steps(target: DemoTarget, strategy: str, rate: float, steady: float) -> list[Step]:
+def run_steps(target: Target, strategy: str, rate: float, steady: float) -> list[Step]:
     code, err = task(target, "deploy", "--env", "staging", "--tag", GOOD)()
     if code:
         raise SystemExit(f"the first deploy of {strategy} failed:\n{err}")
@@ -161,7 +199,13 @@ def run_steps(target: DemoTarget, strategy: str, rate: float, steady: float) -> 
             GOOD2,
         ),
         ("manual rollback", task(target, "rollback", "--env", "staging"), None, GOOD2, GOOD),
-        ("SIGINT mid-deploy", lambda: interrupted_deploy(target, GOOD2), GOOD2, GOOD, GOOD),
+        (
+            "SIGINT mid-deploy",
+            lambda: interrupted_deploy(target, GOOD2, SIGINT_MARKERS.get(strategy, SIGINT_MARKER)),
+            GOOD2,
+            GOOD,
+            GOOD,
+        ),
     ]
     steps: list[Step] = []
     for name, action, failed_release, old, new in plan:
@@ -229,18 +273,30 @@ def main() -> int:
     parser.add_argument(
         "--steady", type=float, default=10.0, help="quiet seconds measured before each step"
     )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma-separated, from {', '.join(TARGETS)} (in-place is the anchor)",
+    )
     args = parser.parse_args()
+    chosen = [t for t in TARGETS if t in args.targets.split(",")]
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"{args.rate:g} requests/s on 127.0.0.1", flush=True)  # fmt: skip
     build_demo_images()
     steps: list[Step] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for strategy in ("in-place", "blue-green"):
-            target = make_target(Path(tmp) / strategy, smoke=("/health", "/"), strategy=strategy)
-            try:
-                steps += run_steps(target, strategy, args.rate, args.steady)
-            finally:
-                target.down()
+        for name in chosen:
+            base = Path(tmp) / name
+            with single_node_swarm() if name == "swarm" else contextlib.nullcontext():
+                target: Target = (
+                    make_swarm_target(base)
+                    if name == "swarm"
+                    else make_target(base, smoke=("/health", "/"), strategy=name)
+                )
+                try:
+                    steps += run_steps(target, name, args.rate, args.steady)
+                finally:
+                    target.down()
     print()
     return report(steps)
 

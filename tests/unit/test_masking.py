@@ -85,7 +85,8 @@ def test_runner_masks_commands_errors_and_streamed_lines() -> None:
     assert shown == f"tool '--password={MASK}' 'x y'"
     lines: list[str] = []
     script = (
-        f"import sys; print('token: ' + {secret!r}); print('bye', file=sys.stderr); sys.exit(3)"
+        f"import sys; print('token: ' + {secret!r}, flush=True); print('bye', file=sys.stderr); "
+        "sys.exit(3)"
     )
     with pytest.raises(ToolFailedError) as failed:
         runner.stream([sys.executable, "-c", script, secret], lines.append, tool="demo")
