@@ -89,6 +89,24 @@ def test_lint_error_fails_the_commit(repo: Path) -> None:
     assert "Undefined name `undefined_name`" in output
 
 
+def test_an_added_lock_file_may_be_large_another_file_may_not(repo: Path) -> None:
+    """A first commit adds uv.lock, which real projects grow past the 500 KB limit."""
+    hook = ("uv", "run", "--frozen", "--group", "hooks", "pre-commit", "run")
+    padding = "".join(f"# {n:08d} {'x' * 60}\n" for n in range(9000))  # about 640 KB
+    for path, passes in (("tools/uv.lock", True), ("tools/data.bin", False)):
+        (repo / "tools").mkdir(exist_ok=True)
+        (repo / path).write_text(padding, encoding="utf-8")
+        assert git(repo, "add", path).returncode == 0
+        try:
+            done = run(repo, *hook, "check-added-large-files", "--files", path)
+        finally:
+            git(repo, "reset", "-q", "HEAD", "--", path)
+            (repo / path).unlink()
+        output = done.stdout + done.stderr
+        assert (done.returncode == 0) is passes, output
+        assert ("exceeds 500 KB" in output) is not passes, output
+
+
 def test_pre_commit_session_runs_every_hook_on_every_file(repo: Path) -> None:
     done = run(repo, "uv", "run", "--frozen", "nox", "-s", "pre-commit")
     output = done.stdout + done.stderr

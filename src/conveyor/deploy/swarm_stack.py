@@ -28,7 +28,7 @@ from typing import Any
 from conveyor.config import SwarmSettings
 from conveyor.deploy.plan import FINGERPRINT_LABEL
 from conveyor.errors import ConfigError
-from conveyor.tools.compose import parse_ports
+from conveyor.tools.compose import ANY_ADDRESS, parse_ports
 
 STACK_VERSION = "3.9"
 IMAGE_ID_LABEL = "io.conveyor.image-id"
@@ -47,7 +47,6 @@ _FORBIDDEN = (
     "cpuset",
     "memswap_limit",
 )
-_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - compared, never bound
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def _ports(name: str, entries: Sequence[Any], mode: str, notes: list[str]) -> li
         asked = entry.get("mode") if isinstance(entry, Mapping) else None
         asked = asked if asked == "host" else None
         for port in parse_ports(name, [entry]):
-            if port.host_ip not in _ANY_ADDRESS:
+            if port.host_ip not in ANY_ADDRESS:
                 notes.append(
                     f"service {name} publishes port {port.published} on {port.host_ip} only "
                     "under Compose; a swarm publishes it on every address of its nodes"

@@ -77,7 +77,9 @@ class Hook:
         return item
 
 
-def _hygiene(hook_id: str, name: str, script: str, *types: str) -> Hook:
+def _hygiene(
+    hook_id: str, name: str, script: str, *types: str, extra: dict[str, Any] | None = None
+) -> Hook:
     # One process per hook, not one per CPU: each is a Python start-up that costs more
     # than the check itself on a repository's worth of files.
     return Hook(
@@ -88,7 +90,13 @@ def _hygiene(hook_id: str, name: str, script: str, *types: str) -> Hook:
         types=types,
         require_serial=True,
         description=f"{name} (pre-commit-hooks)",
+        extra=extra or {},
     )
+
+
+LOCK_FILES = r"(^|/)(uv\.lock|poetry\.lock|pdm\.lock|Pipfile\.lock)$"
+"""Lock files are written by tools and outgrow 500 KB in real projects (a uv.lock of a
+service with a few dozen dependencies does): a first commit that adds one must pass."""
 
 
 PYTHON = ("python", "pyi")
@@ -100,7 +108,12 @@ HOOKS: tuple[Hook, ...] = (
     _hygiene("check-yaml", "check yaml syntax", "check-yaml", "yaml"),
     _hygiene("check-toml", "check toml syntax", "check-toml", "toml"),
     _hygiene("check-json", "check json syntax", "check-json", "json"),
-    _hygiene("check-added-large-files", "check for added large files", "check-added-large-files"),
+    _hygiene(
+        "check-added-large-files",
+        "check for added large files",
+        "check-added-large-files",
+        extra={"exclude": LOCK_FILES},
+    ),
     _hygiene(
         "check-merge-conflict", "check for merge conflict markers", "check-merge-conflict", "text"
     ),

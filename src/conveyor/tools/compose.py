@@ -34,6 +34,10 @@ _PORT_TAKEN = re.compile(
 )
 
 
+ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104  # nosec B104 - compared with, never bound
+"""How Compose and Docker write "every interface" for a published port's host address."""
+
+
 @dataclass(frozen=True)
 class PublishedPort:
     """A host port a service publishes (`host_ip:published:target/protocol`)."""

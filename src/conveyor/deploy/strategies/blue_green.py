@@ -32,7 +32,7 @@ from conveyor.deploy.plan import COLOUR_LABEL, FINGERPRINT_LABEL, ReleasePlan, S
 from conveyor.deploy.prepare import PreparedRelease
 from conveyor.deploy.strategies import Endpoint
 from conveyor.errors import ConfigError, ToolFailedError
-from conveyor.tools.compose import Compose, ContainerState, ServiceSpec
+from conveyor.tools.compose import ANY_ADDRESS, Compose, ContainerState, ServiceSpec
 from conveyor.tools.haproxy import (
     SLOTS,
     HAProxy,
@@ -50,7 +50,6 @@ POLL_SECONDS = 0.2
 RESOLVE_SECONDS = 15.0
 UP_SECONDS = 10.0
 STOP_GRACE_SECONDS = 10
-ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - compared with, never bound
 
 
 def other_colour(serving: Iterable[str]) -> str:
