@@ -1,7 +1,9 @@
 """Inner-loop benchmark (on demand, not a test): `uv run python benchmarks/inner_loop.py`.
 
 The same test work done by Conveyor and by its peers, side by side in one run, on a scratch
-copy of a project (this repository by default, or `--project DIR`, e.g. a fixture library):
+copy of a project (this repository by default, or `--project DIR`, e.g. a fixture library; a
+project without a noxfile is adopted first, as a user would: `conveyor init` against this
+checkout, then `uv lock`):
 
 - cold:   the test environment built from nothing. Conveyor (`nox --install-only -s tests-X`)
           against tox 4 + tox-uv (`tox -e X --notest`), plain nox with the uv backend
@@ -32,6 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+ADOPT = "import sys; from conveyor.cli import main; sys.exit(main(['init', '.', *sys.argv[1:]]))"
 TOX_INI = """\
 [tox]
 envlist = {env}
@@ -125,6 +128,9 @@ class Bench:
         self.env = {**env, "PATH": os.pathsep.join(path), "UV": self.uv}
         self.work = scratch_copy(args.project.resolve(), tmp / "project")
         self.timer = Timer(self.work, self.env)
+        if not (self.work / "noxfile.py").is_file():
+            self.timer.once([sys.executable, "-c", ADOPT, "--conveyor-source", str(ROOT)])
+            self.timer.once([self.uv, "lock", "--quiet"])
         self.nox = [sys.executable, "-m", "nox"]
         self.session = f"tests-{args.python}"
         self.py_env = "py" + args.python.replace(".", "")

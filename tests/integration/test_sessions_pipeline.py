@@ -4,11 +4,14 @@ pip-licenses) on small fixture projects locked with `uv lock`."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nox
@@ -178,11 +181,25 @@ def nox_in_process(
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     monkeypatch.chdir(root)
     capfd.readouterr()
-    with pytest.raises(SystemExit) as caught:
+    with pytest.raises(SystemExit) as caught, logging_as_it_was("", "nox"):
         nox.main()
     captured = capfd.readouterr()
     code = caught.value.code
     return (code if isinstance(code, int) else 1), captured.out + captured.err
+
+
+@contextmanager
+def logging_as_it_was(*names: str) -> Iterator[None]:
+    """nox.main() gives the root and nox loggers handlers on this test's captured stderr;
+    left in place, a later test's log record would go to a closed stream ("Logging error")."""
+    loggers = [logging.getLogger(name or None) for name in names]
+    saved = [(logger, list(logger.handlers), logger.level) for logger in loggers]
+    try:
+        yield
+    finally:
+        for logger, handlers, level in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
 
 
 @pytest.fixture(scope="module")
