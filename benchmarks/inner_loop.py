@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from conveyor.interpreters import discover, install_hint
+
 ROOT = Path(__file__).resolve().parent.parent
 ADOPT = "import sys; from conveyor.cli import main; sys.exit(main(['init', '.', *sys.argv[1:]]))"
 TOX_INI = """\
@@ -41,7 +43,8 @@ envlist = {env}
 [testenv]
 runner = uv-venv-lock-runner
 dependency_groups = test
-commands = pytest {tests} --cov={src} --cov-report= -q -p no:cacheprovider
+set_env = {set_env}
+commands = {command}
 """
 PLAIN_NOXFILE = """\
 import nox
@@ -51,8 +54,17 @@ def tests(session):
     session.chdir("{project}")
     session.install("-r", "{requirements}")
     session.install("--no-deps", "-e", ".")
-    session.run("pytest", "{tests}", "--cov={src}", "--cov-report=", "-q", "-p", "no:cacheprovider")
+    session.run(*{argv!r})
 """
+
+
+def test_command(requirements: str, tests: str, src: str) -> list[str]:
+    """The tests under coverage as the project's test group allows: pytest-cov, else
+    coverage's own runner (the same command for every peer and the floor)."""
+    quiet = ["-q", "-p", "no:cacheprovider"]
+    if "pytest-cov==" in requirements:
+        return ["pytest", tests, f"--cov={src}", "--cov-report=", *quiet]
+    return ["coverage", "run", f"--source={src}", "-m", "pytest", tests, *quiet]
 
 
 def uv_binary() -> str:
@@ -124,8 +136,15 @@ class Bench:
         self.tmp = tmp
         self.uv = uv_binary()
         env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONVEYOR_FORCE")}
-        path = [str(Path(sys.executable).parent), str(Path(self.uv).parent), env["PATH"]]
-        self.env = {**env, "PATH": os.pathsep.join(path), "UV": self.uv}
+        # Every peer gets the interpreter Conveyor's own discovery finds (pyenv's shims
+        # resolve only where a `.python-version` names it; a fixture has none).
+        found = discover([args.python]).for_version(args.python)
+        if found is None:
+            sys.exit(f"python {args.python} not found: {install_hint(args.python)}")
+        path = [str(Path(found.path).parent), str(Path(sys.executable).parent)]
+        path += [str(Path(self.uv).parent), env["PATH"]]
+        extra = dict(item.split("=", 1) for item in args.env)
+        self.env = {**env, **extra, "PATH": os.pathsep.join(path), "UV": self.uv}
         self.work = scratch_copy(args.project.resolve(), tmp / "project")
         self.timer = Timer(self.work, self.env)
         if not (self.work / "noxfile.py").is_file():
@@ -143,11 +162,20 @@ class Bench:
             [self.uv, "export", "--frozen", "--no-hashes", "--no-emit-project",
              "--no-default-groups", "--group", "test", "-o", str(requirements)]
         )  # fmt: skip
-        layout = {"tests": args.tests, "src": args.src}
-        (self.work / "tox.ini").write_text(TOX_INI.format(env=self.py_env, **layout))
+        self.test_argv = test_command(requirements.read_text(), args.tests, args.src)
+        (self.work / "tox.ini").write_text(
+            TOX_INI.format(
+                env=self.py_env,
+                command=" ".join(self.test_argv),
+                set_env="".join(f"\n    {item}" for item in args.env),
+            )
+        )
         self.plain.write_text(
             PLAIN_NOXFILE.format(
-                python=args.python, project=self.work, requirements=requirements, **layout
+                python=args.python,
+                project=self.work,
+                requirements=requirements,
+                argv=tuple(self.test_argv),
             )
         )
         self.timer.once([*self.tox, "--version"])  # tox itself cached: not in the figures
@@ -186,8 +214,8 @@ class Bench:
 
     def warm(self) -> None:
         """The tests again in each ready environment, nothing cached."""
-        pytest = str(self.floor_venv / "bin" / "pytest")
-        bare = [pytest, self.args.tests, f"--cov={self.args.src}", "--cov-report=", "-q"]
+        program, *rest = self.test_argv
+        bare = [str(self.floor_venv / "bin" / program), *rest]
         forced = {"CONVEYOR_FORCE": "1"}
         figures = medians(
             self.args.rounds,
@@ -208,14 +236,17 @@ class Bench:
         )
 
     def recheck(self) -> None:
-        """The default pipeline again with nothing changed, then after one source edit."""
-        self.timer.once(self.nox, {"CONVEYOR_FORCE": "1"})  # every default session cached
-        again = medians(self.args.rounds, {"nox": lambda: self.timer.once(self.nox)})
-        print(f"\nno-change re-check of the default pipeline: {again['nox']:.2f}s (goal <= 2 s)")
+        """The default pipeline (or `--sessions`) again with nothing changed, then after one
+        source edit."""
+        pipeline = [*self.nox, *(["-s", *self.args.sessions] if self.args.sessions else [])]
+        self.timer.once(pipeline, {"CONVEYOR_FORCE": "1"})  # every session cached
+        again = medians(self.args.rounds, {"nox": lambda: self.timer.once(pipeline)})
+        what = " ".join(self.args.sessions) if self.args.sessions else "the default pipeline"
+        print(f"\nno-change re-check of {what}: {again['nox']:.2f}s (goal <= 2 s)")
         source = next((self.work / self.args.src).rglob("*.py"))
         source.write_text(source.read_text() + "\n# touched\n")
         log = subprocess.run(
-            self.nox, cwd=self.work, env=self.env, capture_output=True, text=True, check=False
+            pipeline, cwd=self.work, env=self.env, capture_output=True, text=True, check=False
         ).stderr
         sessions = [
             line.rsplit(" ", 1)[-1]
@@ -235,6 +266,16 @@ def main() -> None:
     parser.add_argument("--tests", default="tests/unit")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", choices=("cold", "warm", "recheck"), action="append")
+    parser.add_argument(
+        "--sessions", nargs="+", help="re-check these sessions instead of the default pipeline"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set for every command (e.g. a coverage plugin's PYTHONPATH)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
         bench = Bench(args, Path(tmp))
