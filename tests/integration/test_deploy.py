@@ -38,6 +38,7 @@ from conveyor.deploy.target import resolve_target
 from conveyor.errors import ConfigError, ToolFailedError
 from conveyor.tasks.deploy import deploy, releases, rollback
 from conveyor.tools.compose import Compose, ComposeTarget
+from tests.conftest import unavailable
 from tests.integration._demo import (
     BAD,
     BASE_IMAGE,
@@ -581,7 +582,7 @@ def test_a_lock_holder_in_another_pid_namespace_keeps_its_lock(
 ) -> None:
     """Same host name, another PID namespace: its pid says nothing about it here."""
     if shutil.which("unshare") is None or os.geteuid() != 0:
-        pytest.skip("needs root and unshare (util-linux) to make a PID namespace")
+        unavailable("needs root and unshare (util-linux) to make a PID namespace")
     pid = _dead_pid()
     burn = f"i=0; while [ $i -lt {pid - 2} ]; do /bin/true; i=$((i+1)); done"
     holder = subprocess.Popen(

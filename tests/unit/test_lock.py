@@ -23,6 +23,7 @@ from conveyor.deploy.lock import (
     renewed_at,
     stale_reason,
 )
+from tests.conftest import unavailable
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 ME = LockHolder(pid=1, host="here", user="me", since="", pidns="pid:[1]", boot="b-1")
@@ -66,7 +67,7 @@ def test_holder_round_trips_through_labels() -> None:
 
 def test_this_process_knows_its_pid_namespace_and_boot() -> None:
     if not os.path.exists("/proc/self/ns/pid"):
-        pytest.skip("no procfs namespaces on this platform")
+        unavailable("no procfs namespaces on this platform")
     assert pid_namespace().startswith("pid:[")
     assert len(boot_id()) == 36
 
