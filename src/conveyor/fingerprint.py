@@ -23,6 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
+from conveyor.cache_dir import write_atomically
+
 SKIPPED_DIRS = frozenset(
     {".git", ".nox", ".tox", ".venv", "venv", "__pycache__", ".mypy_cache", ".ruff_cache",
      ".pytest_cache", "node_modules", ".conveyor", "build", "dist", "htmlcov"}
@@ -119,10 +121,7 @@ class FileHashes:
         if not self._dirty or self._known is None:
             return
         try:
-            self.memo.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.memo.with_suffix(f".{os.getpid()}.tmp")
-            scratch.write_text(json.dumps(self._known), encoding="utf-8")
-            scratch.replace(self.memo)
+            write_atomically(self.memo, json.dumps(self._known))
             self._dirty = False
         except OSError:
             return
@@ -207,10 +206,7 @@ class LockedGroups:
         entries = memo.get(lock_hash, {})
         entries[key] = value
         try:
-            self.memo.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.memo.with_suffix(f".{os.getpid()}.tmp")
-            scratch.write_text(json.dumps({lock_hash: entries}), encoding="utf-8")
-            scratch.replace(self.memo)
+            write_atomically(self.memo, json.dumps({lock_hash: entries}))
         except OSError:
             return
 

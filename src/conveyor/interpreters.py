@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.cache_dir import user_cache_dir
+from conveyor.cache_dir import user_cache_dir, write_atomically
 
 PROBE = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
 PROBE_TIMEOUT = 20
@@ -168,10 +168,7 @@ class ProbeCache:
         if not self._dirty or self._data is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.path.with_suffix(f".{os.getpid()}.tmp")
-            scratch.write_text(json.dumps(self._data, indent=1, sort_keys=True), "utf-8")
-            scratch.replace(self.path)
+            write_atomically(self.path, json.dumps(self._data, indent=1, sort_keys=True))
         except OSError:
             return
 

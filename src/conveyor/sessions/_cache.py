@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import conveyor
+from conveyor.cache_dir import write_atomically
 from conveyor.fingerprint import FileHashes, LockedGroups, digest
 
 CACHE_DIR = ".conveyor/cache"
@@ -187,13 +188,11 @@ class ResultCache:
             outputs=kept,
         )
         path = self._record_path(session)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
         ignore = self.directory / ".gitignore"
         if not ignore.is_file():  # like nox's .nox/: never committed, never an input
             ignore.write_text("*\n", encoding="utf-8")
-        scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(record.__dict__, indent=1), encoding="utf-8")
-        scratch.replace(path)
+        write_atomically(path, json.dumps(record.__dict__, indent=1))
         self.files.save()
 
     def forget(self, session: str) -> None:

@@ -10,12 +10,12 @@ import json
 import os
 import re
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from conveyor.cache_dir import user_cache_dir, write_atomically
 from conveyor.errors import ConveyorError, ToolNotFoundError
 from conveyor.runner import DEFAULT_RUNNER, Runner
 
@@ -119,8 +119,7 @@ def check_minimum(spec: ToolSpec, path: str, version_text: str) -> FoundTool:
 
 def version_cache_file() -> Path:
     """Where version answers are remembered: $XDG_CACHE_HOME/conveyor/tool-versions.json."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "conveyor" / "tool-versions.json"
+    return user_cache_dir() / "tool-versions.json"
 
 
 def _identity(path: str) -> str:
@@ -141,12 +140,8 @@ def _remember(key: str, text: str) -> None:
     """Best effort: a read-only home only costs the version call next time."""
     cache = _cached_versions()
     cache[key] = text
-    target = version_cache_file()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        scratch = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        scratch.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
-        scratch.replace(target)
+        write_atomically(version_cache_file(), json.dumps(cache, indent=1, sort_keys=True))
     except OSError:
         return
 
