@@ -132,3 +132,30 @@ def test_a_hit_puts_back_the_outputs_later_sessions_read(project: Path) -> None:
     assert f"tests-{RUNNING}" in unchanged(hit)
     assert {path: path.read_bytes() for path in expected} == expected
     assert f"coverage 100.0% from tests-{RUNNING} (no threshold set)" in hit
+
+
+def test_a_venv_is_synced_again_only_when_it_or_what_it_was_synced_from_changed(
+    project: Path,
+) -> None:
+    synced = "uv sync --frozen"
+    skipped = "uv sync not needed"
+    first = nox(project, f"tests-{RUNNING}", force=True)
+    assert first.startswith("exit 0"), first
+    assert synced in first
+    again = nox(project, f"tests-{RUNNING}", force=True)
+    assert again.startswith("exit 0"), again
+    assert skipped in again
+    assert synced not in again
+    venv = project / ".nox" / f"tests-{RUNNING.replace('.', '-')}"
+    subprocess.run(
+        ["uv", "pip", "uninstall", "--python", str(venv / "bin" / "python"), "pytest-cov"],
+        check=True,
+        capture_output=True,
+    )
+    repaired = nox(project, f"tests-{RUNNING}", force=True)
+    assert repaired.startswith("exit 0"), repaired  # pytest --cov needs pytest-cov back
+    assert synced in repaired
+    lock(project, "-P", "ruff==0.15.0")
+    relocked = nox(project, f"tests-{RUNNING}", force=True)
+    assert relocked.startswith("exit 0"), relocked
+    assert synced in relocked

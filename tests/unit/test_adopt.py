@@ -220,6 +220,15 @@ def test_coverage_sources_and_plugins_from_the_projects_config(tmp_path: Path) -
     )
     assert coverage_config.measures_own_sources(files)
     assert coverage_config.plugin_dirs(files) == ["tasks"]  # covdefaults imports from src
+    nested = project(
+        tmp_path / "nested",
+        '[tool.coverage.run]\nplugins = ["deep.rules"]\n',
+        **{
+            ".nox/tests/lib/site-packages/deep.py": "",  # an environment: not entered
+            "tools/plugins/deep.py": "",
+        },
+    )
+    assert coverage_config.plugin_dirs(nested) == ["tools/plugins"]
     rc = project(tmp_path / "rc", **{"dot.coveragerc": "[run]\nbranch = True\n"})
     assert not coverage_config.measures_own_sources(rc)
     cfg = project(tmp_path / "cfg", setup_cfg="[coverage:run]\nsource = lib\n")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import conveyor
+from conveyor.sessions import _cache
 from conveyor.sessions._cache import Inputs, ResultCache, forced
 
 
@@ -96,3 +98,21 @@ def test_forget_drops_the_record(project: Path) -> None:
 )
 def test_conveyor_force_runs_everything(value: str, expected: bool) -> None:
     assert forced({"CONVEYOR_FORCE": value}) is expected
+
+
+def test_conveyors_code_identity_follows_its_sources_not_their_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "conveyor"
+    (package / "deploy" / "__pycache__").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "deploy" / "compose.yaml.tmpl").write_text("services: {}\n")
+    monkeypatch.setattr(conveyor, "__file__", str(package / "__init__.py"))
+    first = _cache.conveyor_code()
+    (package / "deploy" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\0")
+    assert _cache.conveyor_code() == first
+    (package / "deploy" / "compose.yaml.tmpl").write_text("services: {web: {}}\n")
+    edited = _cache.conveyor_code()
+    assert edited != first
+    (package / "deploy" / "new.py").write_text("")
+    assert _cache.conveyor_code() not in (first, edited)

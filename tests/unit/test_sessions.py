@@ -120,6 +120,56 @@ def test_sync_installs_exactly_the_locked_groups() -> None:
     assert only[6:10] == ["--only-group", "bandit", "--only-group", "safety"]
 
 
+def test_sync_state_follows_the_lock_pyproject_arguments_and_site_packages(
+    project_root: Path,
+) -> None:
+    venv = project_root / ".nox" / "tests"
+    site = venv / "lib" / "python3.12" / "site-packages"
+    site.mkdir(parents=True)
+    argv = _install.sync_argv(["test"], python="py", project_root=project_root)
+    state = _install.sync_state(project_root, argv, venv)
+    assert state
+    assert _install.sync_state(project_root, argv, venv) == state
+    other_groups = _install.sync_argv(["lint"], python="py", project_root=project_root)
+    assert _install.sync_state(project_root, other_groups, venv) != state
+    (site / "six.py").write_text("")  # something installed by hand
+    os.utime(site, ns=(0, site.stat().st_mtime_ns + 1_000_000))
+    touched = _install.sync_state(project_root, argv, venv)
+    assert touched not in ("", state)
+    (project_root / "uv.lock").write_text("version = 1\n# relocked\n")
+    assert _install.sync_state(project_root, argv, venv) not in ("", touched)
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ("\n[tool.uv]\ncache-keys = [{ git = true }]\n", "uv cache keys"),
+        ("", "no site-packages"),
+        ("", "setup.py"),
+    ],
+)
+def test_sync_state_is_unknown_when_uv_might_rebuild_or_nothing_can_be_watched(
+    project_root: Path, extra: str, why: str
+) -> None:
+    (project_root / "pyproject.toml").write_text(PYPROJECT + extra)
+    venv = project_root / ".nox" / "tests"
+    if why != "no site-packages":
+        (venv / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
+    if why == "setup.py":
+        (project_root / "setup.py").write_text("")
+    argv = _install.sync_argv(["test"], python="py", project_root=project_root)
+    assert _install.sync_state(project_root, argv, venv) == ""
+
+
+def test_sync_state_is_unknown_for_metadata_computed_at_build_time(project_root: Path) -> None:
+    dynamic = PYPROJECT.replace('name = "svc"', 'name = "svc"\ndynamic = ["version"]')
+    (project_root / "pyproject.toml").write_text(dynamic)
+    venv = project_root / ".nox" / "tests"
+    (venv / "lib" / "python3.12" / "site-packages").mkdir(parents=True)
+    argv = _install.sync_argv(["test"], python="py", project_root=project_root)
+    assert _install.sync_state(project_root, argv, venv) == ""
+
+
 def test_a_missing_group_or_lock_is_named_with_the_fix(project_root: Path) -> None:
     project = load_project(project_root)
     assert _install.declared_groups(project_root) == {"lint", "test"}

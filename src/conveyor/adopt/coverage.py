@@ -47,18 +47,34 @@ def plugin_dirs(files: ProjectFiles) -> list[str]:
         top = plugin.split(".")[0]
         if _module_at(files.root, top) or _module_at(files.root / "src", top):
             continue
-        for path in sorted(files.root.rglob(f"{top}.py")) + sorted(
-            files.root.rglob(f"{top}/__init__.py")
-        ):
-            parts = path.relative_to(files.root).parts
-            if SKIPPED_DIRS.intersection(parts):
-                continue
-            module_dir = path.parent if path.name != "__init__.py" else path.parent.parent
-            relative = module_dir.relative_to(files.root).as_posix()
-            if relative not in found:
-                found.append(relative)
-            break
+        module_dir = _first_dir_with_module(files.root, top)
+        if module_dir is not None and module_dir not in found:
+            found.append(module_dir)
     return found
+
+
+def _first_dir_with_module(root: Path, name: str) -> str | None:
+    """The first directory under `root` (sorted, breadth first, environments and build output
+    not entered) from which `name` imports, relative to `root`."""
+    level = [root]
+    while level:
+        for directory in level:
+            if _module_at(directory, name):
+                return directory.relative_to(root).as_posix()
+        level = sorted(
+            child
+            for directory in level
+            for child in _subdirs(directory)
+            if child.name not in SKIPPED_DIRS
+        )
+    return None
+
+
+def _subdirs(directory: Path) -> list[Path]:
+    try:
+        return [e for e in directory.iterdir() if e.is_dir() and not e.is_symlink()]
+    except OSError:
+        return []
 
 
 def _module_at(directory: Path, name: str) -> bool:

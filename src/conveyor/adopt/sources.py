@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import configparser
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -48,6 +48,8 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # noqa: PLC0415 - only projects that pin tools in pre-commit pay for it
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
@@ -78,7 +80,6 @@ class ProjectFiles:
     setup_cfg: configparser.ConfigParser | None = None
     pytest_ini: configparser.ConfigParser | None = None
     pytest_ini_name: str = ""
-    pre_commit: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls, root: Path) -> ProjectFiles:
@@ -91,8 +92,12 @@ class ProjectFiles:
             setup_cfg=read_ini(root / SETUP_CFG),
             pytest_ini=read_ini(root / pytest_name) if pytest_name else None,
             pytest_ini_name=pytest_name,
-            pre_commit=_read_yaml(root / PRE_COMMIT),
         )
+
+    @cached_property
+    def pre_commit(self) -> dict[str, Any]:
+        """`.pre-commit-config.yaml`, read when first asked (registering sessions never does)."""
+        return _read_yaml(self.root / PRE_COMMIT)
 
     @property
     def tool(self) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Every hook is a `language: python` hook with the same `additional_dependencies`:
 `conveyor hooks`. pre-commit therefore builds ONE environment for all of them, once, and a
 commit runs each tool directly from it, at the speed of the tool: no `uv run` per hook, and
 still exactly the versions the nox sessions run. The `pre-commit` session refuses a config
-whose pins no longer match the lock.
+whose pins no longer match the lock. PyYAML is imported where a config is read or written:
+nox imports this module on every run, to register that session.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -158,15 +158,15 @@ HOOKS: tuple[Hook, ...] = (
 )
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes the one shared pin list once (`&locked`) and refers to it from every hook."""
-
-    def generate_anchor(self, node: yaml.Node) -> str:
-        return ANCHOR
-
-
 def _dump(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
+    """YAML with the one shared pin list written once (`&locked`), referred to by every hook."""
+    import yaml  # noqa: PLC0415 - see the module docstring
+
+    class SharedPins(yaml.SafeDumper):
+        def generate_anchor(self, node: yaml.Node) -> str:
+            return ANCHOR
+
+    return yaml.dump(data, Dumper=SharedPins, sort_keys=False, default_flow_style=False, width=100)
 
 
 def local_config(
@@ -214,6 +214,8 @@ def exported_hooks(pins: Sequence[str]) -> str:
         wanted = {canonicalize_name(p) for p in hook.packages}
         own = [pin for pin in pins if _name(pin) in wanted]
         hooks.append({**hook.as_dict(own), "minimum_pre_commit_version": MINIMUM_PRE_COMMIT})
+    import yaml  # noqa: PLC0415 - see the module docstring
+
     return header + yaml.safe_dump(hooks, sort_keys=False, default_flow_style=False, width=100)
 
 
@@ -267,6 +269,8 @@ def is_conveyors(text: str) -> bool:
 
 def configured_pins(text: str) -> list[str] | None:
     """The pins the config's hooks install (None when the hooks disagree or there are none)."""
+    import yaml  # noqa: PLC0415 - see the module docstring
+
     data = yaml.safe_load(text) or {}
     found: list[list[str]] = []
     for repo in data.get("repos") or []:

@@ -70,10 +70,12 @@ def conveyor_code() -> str:
     """Conveyor's own code identity: a changed (or upgraded, or edited) Conveyor re-runs all."""
     package = Path(conveyor.__file__).parent
     stamps = []
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".tmpl") and path.is_file():
+    for directory, subdirs, names in os.walk(package):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")  # bytecode of every Python
+        for name in sorted(n for n in names if n.endswith((".py", ".tmpl"))):
+            path = Path(directory, name)
             info = path.stat()
-            stamps.append((str(path.relative_to(package)), info.st_size, info.st_mtime_ns))
+            stamps.append((path.relative_to(package).as_posix(), info.st_size, info.st_mtime_ns))
     return digest(conveyor.__version__, stamps)
 
 

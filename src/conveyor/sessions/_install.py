@@ -1,19 +1,24 @@
 """Install a project's dependency groups into a session's venv exactly as `uv.lock` pins them.
 
 The lock is the single source of versions: sessions never `pip install` a bare name, they
-`uv sync --frozen` the named groups into the venv nox created.
+`uv sync --frozen` the named groups into the venv nox created. A venv synced before from the
+same lock, pyproject.toml and arguments, whose site-packages has not changed since, is not
+synced again (a no-op `uv sync` still costs a tenth of a second per session).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import nox
 
 from conveyor.config import PYPROJECT, Project
 from conveyor.errors import ConfigError
+from conveyor.fingerprint import digest
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,6 +26,8 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 LOCKFILE = "uv.lock"
+SYNC_STAMP = ".conveyor-synced"
+"""In a session's venv: what it was last synced from, and its site-packages afterwards."""
 
 
 def declared_groups(root: Path) -> set[str]:
@@ -94,17 +101,38 @@ def sync(
     the session must stop before reading what those runs would have written.
     """
     require_groups(project, groups, extras)
-    venv = session.virtualenv.location
+    venv = Path(session.virtualenv.location)
     python = str(Path(session.bin) / "python")
-    session.run_install(
-        *sync_argv(
-            groups,
-            python=python,
-            only=only and not extras,
-            project_root=project.root,
-            extras=extras,
-        ),
-        env={"UV_PROJECT_ENVIRONMENT": venv},
-        external=True,
+    argv = sync_argv(
+        groups, python=python, only=only and not extras, project_root=project.root, extras=extras
     )
+    stamp = venv / SYNC_STAMP
+    before = sync_state(project.root, argv, venv)
+    if before and stamp.is_file() and stamp.read_text(encoding="utf-8") == before:
+        session.log(f"uv sync not needed: the venv is as its last sync from {LOCKFILE} left it")
+    else:
+        stamp.unlink(missing_ok=True)
+        session.run_install(*argv, env={"UV_PROJECT_ENVIRONMENT": str(venv)}, external=True)
+        after = sync_state(project.root, argv, venv)
+        if after and not session._runner.global_config.no_install:  # nox ran the sync
+            stamp.write_text(after, encoding="utf-8")
     return not session._runner.global_config.install_only
+
+
+def sync_state(root: Path, argv: Sequence[str], venv: Path) -> str:
+    """What a sync of `argv` into `venv` depends on, with the venv's site-packages as it is
+    (an install or removal changes its mtime); "" when that cannot be known for sure (metadata
+    computed at build time, uv cache keys, no site-packages to watch)."""
+    pyproject = root / PYPROJECT
+    data: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    dynamic = data.get("project", {}).get("dynamic")
+    cache_keys = data.get("tool", {}).get("uv", {}).get("cache-keys")
+    site_packages = sorted(venv.glob("lib/python*/site-packages")) + sorted(
+        venv.glob("Lib/site-packages")
+    )
+    if dynamic or cache_keys or (root / "setup.py").exists() or not site_packages:
+        return ""
+    sources = [
+        hashlib.sha256(path.read_bytes()).hexdigest() for path in (pyproject, root / LOCKFILE)
+    ]
+    return digest(list(argv), sources, [(str(p), p.stat().st_mtime_ns) for p in site_packages])

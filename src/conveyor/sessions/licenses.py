@@ -1,4 +1,7 @@
-"""`licenses`: pip-licenses over the runtime dependency set against the license policy."""
+"""`licenses`: pip-licenses over the runtime dependency set against the license policy.
+
+The report module (rich) is imported when the session runs, not when nox registers it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from conveyor.config import Project
 from conveyor.errors import GateFailedError
 from conveyor.policy.licenses import evaluate
 from conveyor.reports.github import group
-from conveyor.reports.licenses import report_licenses
 from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define, report_output
@@ -33,6 +35,8 @@ def licenses(session: nox.Session, project: Project) -> str | None:
             session.run(*piplicenses.piplicenses_argv(names, listing), silent=True)
             packages = piplicenses.parse_report(listing.read_text(encoding="utf-8"))
     verdicts = evaluate(packages, settings.deny, settings.allow)
+    from conveyor.reports.licenses import report_licenses  # noqa: PLC0415 - rich, at run time
+
     json_path, _ = report_licenses(verdicts, project.reports)
     for verdict in verdicts:
         if verdict.status == "unknown":

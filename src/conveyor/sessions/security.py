@@ -1,7 +1,8 @@
 """`security`: bandit over the sources, safety over the locked dependency set, one gate.
 
 The advisory data's date is printed on every run: offline data older than
-`max-data-age` fails the session unless `accept-stale-data` gives the reason.
+`max-data-age` fails the session unless `accept-stale-data` gives the reason. The report
+module (rich) is imported when the session runs: every nox invocation registers this module.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from conveyor.policy.advisories import (
 )
 from conveyor.policy.freshness import judge
 from conveyor.reports.github import group
-from conveyor.reports.security import report_security
 from conveyor.sessions._cache import Inputs
 from conveyor.sessions._install import sync
 from conveyor.sessions._support import define, report_output
@@ -106,6 +106,8 @@ def security(session: nox.Session, project: Project) -> str | None:
     settings = project.settings.security
     threshold = BanditThreshold(settings.bandit_severity, settings.bandit_confidence)
     gate = evaluate(advisories, settings.ignore, threshold)
+    from conveyor.reports.security import report_security  # noqa: PLC0415 - rich: see below
+
     path = report_security(gate, project.reports, data=data)
     for key in gate.unused_ignores:
         session.warn(f"[tool.conveyor.security] ignore {key!r} matched no finding; remove it")
