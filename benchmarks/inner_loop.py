@@ -12,6 +12,9 @@ checkout, then `uv lock`):
 - warm:   the tests run again in the ready environment, nothing cached (CONVEYOR_FORCE=1):
           Conveyor against tox, plain nox, and the floor, pytest run bare in that venv.
           Goal: <= the fastest peer and <= 1.10x bare.
+- startup: listing the sessions (`nox -l`), Conveyor's noxfile against a plain one: the fixed
+          cost every nox run pays before any work, which bounds the warm ratio on a project
+          whose tests take under a second.
 - recheck: the whole default pipeline (`nox`) again with nothing changed (the result cache).
           Goal: <= 2 s.
 - one file: one source file touched; the sessions that re-ran (goal: only those reading it).
@@ -235,6 +238,17 @@ class Bench:
             "conveyor <= the fastest peer and <= 1.10x bare",
         )
 
+    def startup(self) -> None:
+        """What a nox run costs before any session runs: Python, nox, the noxfile."""
+        figures = medians(
+            self.args.rounds,
+            {
+                "nox + plain noxfile": lambda: self.timer.once(self.plain_nox("-l")),
+                "conveyor": lambda: self.timer.once([*self.nox, "-l"]),
+            },
+        )
+        report("start-up (nox -l)", figures, "nox + plain noxfile", "informational")
+
     def recheck(self) -> None:
         """The default pipeline (or `--sessions`) again with nothing changed, then after one
         source edit."""
@@ -265,7 +279,7 @@ def main() -> None:
     parser.add_argument("--src", default="src")
     parser.add_argument("--tests", default="tests/unit")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", choices=("cold", "warm", "recheck"), action="append")
+    parser.add_argument("--only", choices=("cold", "warm", "startup", "recheck"), action="append")
     parser.add_argument(
         "--sessions", nargs="+", help="re-check these sessions instead of the default pipeline"
     )
@@ -279,7 +293,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as tmp:
         bench = Bench(args, Path(tmp))
-        for step in args.only or ("cold", "warm", "recheck"):
+        for step in args.only or ("cold", "warm", "startup", "recheck"):
             getattr(bench, step)()
 
 
