@@ -263,7 +263,7 @@ class ProxiedService(Section, frozen=True):
 class BlueGreenSettings(Section, frozen=True):
     """`[tool.conveyor.deploy.blue-green]`: the proxy service, drain time, proxied services."""
 
-    proxy: Annotated[str, Meta(pattern=SERVICE_NAME.pattern)] = "proxy"
+    proxy: Annotated[str, Meta(pattern=f"^{SERVICE_NAME.pattern}$")] = "proxy"
     # Seconds the old colour may take to finish in-flight requests once it gets no new ones;
     # it is stopped as soon as it has none.
     drain: Duration = 10.0

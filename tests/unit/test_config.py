@@ -266,6 +266,10 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
             "[tool.conveyor.deploy.blue-green] key 'services': 'app;rm' is not a compose "
             "service name",
         ),
+        (  # the whole name: not a prefix of it
+            '[tool.conveyor.deploy.blue-green]\nproxy = "proxy;rm"\n',
+            "[tool.conveyor.deploy.blue-green] key 'proxy': Expected `str` matching regex",
+        ),
         (
             "[tool.conveyor.deploy.blue-green]\ndrain = -1\n",
             "[tool.conveyor.deploy.blue-green] key 'drain': Expected `float` >= 0.0",
