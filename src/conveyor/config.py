@@ -1,26 +1,24 @@
 """`[tool.conveyor]` in pyproject.toml -> typed, validated settings.
 
-Every section is a frozen pydantic model that forbids unknown keys, so a typo stops the run
+Every section is a frozen msgspec Struct that refuses unknown keys, so a typo stops the run
 with one line naming the file, the key and what is allowed, before any session or task runs.
+msgspec, not pydantic: every nox run imports this module, and pydantic's import and schema
+building cost ~0.1 s of each run's start-up.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args, get_origin
 
+import msgspec
+from msgspec import Meta, Struct, field
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-)
 
 from conveyor.errors import ConfigError
 from conveyor.validate import host_problem
@@ -38,129 +36,155 @@ PYPROJECT = "pyproject.toml"
 _CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3\.\d+)$")
 
 
-def _kebab(name: str) -> str:
-    return name.replace("_", "-")
-
-
-def _not_an_option(value: str) -> str:
+def _not_an_option(value: str) -> None:
     """Values that reach a command line never start with '-' (they would be read as options)."""
     if value.startswith("-"):
         raise ValueError(f"{value!r} starts with '-' and would be read as an option")
-    return value
 
 
-def _inside_project(value: str) -> str:
+def _inside_project(value: str) -> None:
     """Project paths stay under the project root: relative, no '..', no '~'."""
     paths = (PurePosixPath(value), PureWindowsPath(value))
     if value.startswith("~") or any(p.is_absolute() or p.anchor for p in paths):
         raise ValueError(f"{value!r} is absolute; use a path relative to the project root")
     if any(".." in p.parts for p in paths):
         raise ValueError(f"{value!r} leaves the project ('..'); use a path inside it")
-    return value
 
 
-Arg = Annotated[str, Field(min_length=1), AfterValidator(_not_an_option)]
+# Functions in an Annotated type are checks Section.__post_init__ runs on each value.
+Arg = Annotated[str, Meta(min_length=1), _not_an_option]
 """A value passed to a program as one argument (a group name, a test id)."""
-ProjectPath = Annotated[
-    str, Field(min_length=1), AfterValidator(_not_an_option), AfterValidator(_inside_project)
-]
+ProjectPath = Annotated[str, Meta(min_length=1), _not_an_option, _inside_project]
 """A path inside the project, relative to its root (sources, reports, state)."""
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Days = Annotated[int, Meta(ge=1)]
+Percent = Annotated[float, Meta(ge=0, le=100)]
+Seconds = Annotated[float, Meta(gt=0)]
+Duration = Annotated[float, Meta(ge=0, le=3600)]  # seconds, zero allowed, at most an hour
 
 
-class Section(BaseModel):
-    """Base of every table: kebab-case keys, unknown keys rejected, immutable, and strict:
-    TOML already has types, so `"no"` is not False, `"2"` is not 2, and inf/nan are refused."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=_kebab,
-        populate_by_name=True,
-        frozen=True,
-        strict=True,
-        allow_inf_nan=False,
-    )
+def _invalid(key: str, problem: str) -> ValueError:
+    """A problem found in __post_init__: msgspec reports it at the table, so it names the key."""
+    return ValueError(f"key `{key}`: {problem}")
 
 
-class Reason(Section):
+class Section(Struct, frozen=True, forbid_unknown_fields=True, rename="kebab"):
+    """Base of every table: kebab-case keys, unknown keys refused, immutable; read strictly
+    (settings_from_table): TOML already has types, so `"no"` is not False, `"2"` is not 2.
+    Here: no float is inf or nan, and each value passes the checks its Annotated type names."""
+
+    def __post_init__(self) -> None:
+        for info in _fields(type(self)):
+            value = getattr(self, info.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _invalid(info.encode_name, f"{value} is not a finite number")
+            many, checks = _value_checks(info.type)
+            if value is None or not checks:
+                continue
+            named = (
+                [(f"{info.encode_name}[{i}]", v) for i, v in enumerate(value)]
+                if many
+                else [(info.encode_name, value)]
+            )
+            for key, item in named:
+                for check in checks:
+                    try:
+                        check(item)
+                    except ValueError as exc:
+                        raise _invalid(key, str(exc)) from None
+
+
+class Reason(Section, frozen=True):
     """An exception to a policy must say why (and may say until when)."""
 
-    reason: str = Field(min_length=3)
+    reason: Annotated[str, Meta(min_length=3)]
 
 
-class LicenseSettings(Section):
+class LicenseSettings(Section, frozen=True):
     """pip-licenses policy: denied license families, per-package overrides with a reason."""
 
-    deny: list[str] = Field(
-        default_factory=lambda: ["GPL", "AGPL", "SSPL", "LGPL-3.0-only"],
-    )
-    allow: dict[str, Reason] = Field(default_factory=dict)  # canonical package name -> reason
-    groups: list[Arg] = Field(default_factory=list)  # groups checked besides the runtime deps
+    deny: list[str] = field(default_factory=lambda: ["GPL", "AGPL", "SSPL", "LGPL-3.0-only"])
+    allow: dict[str, Reason] = field(default_factory=dict)  # canonical package name -> reason
+    groups: list[Arg] = field(default_factory=list)  # groups checked besides the runtime deps
 
 
-class SecuritySettings(Section):
+class SecuritySettings(Section, frozen=True):
     """bandit targets, safety database location, and ignored advisories with reasons."""
 
-    bandit_targets: list[ProjectPath] = Field(default_factory=list)  # default: `src`
-    bandit_skips: list[Arg] = Field(default_factory=list)  # bandit test ids, e.g. B101
+    bandit_targets: list[ProjectPath] = field(default_factory=list)  # default: `src`
+    bandit_skips: list[Arg] = field(default_factory=list)  # bandit test ids, e.g. B101
     # Offline DB: a directory with insecure.json + insecure_full.json (relative to the project),
     # or "safety-db" for the data of the safety-db package in the safety group. Unset: online.
-    safety_db: ProjectPath | None = None
-    safety: str | None = None  # a safety executable to use instead of the safety group's
+    safety_db: Optional[ProjectPath] = None
+    safety: Optional[str] = None  # a safety executable to use instead of the safety group's
     # Keys: a safety vulnerability id or CVE, a bandit test id, or `B602:path/to/file.py`.
-    ignore: dict[str, Reason] = Field(default_factory=dict)
+    ignore: dict[str, Reason] = field(default_factory=dict)
     # A bandit finding fails the gate at this severity and confidence or above (like the
     # scan gate's fail-on); lower ones are listed as below the threshold.
     bandit_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
     bandit_confidence: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
     # Advisory data older than this many days fails the session, unless accepted with a reason.
-    max_data_age: int = Field(default=45, ge=1)
-    accept_stale_data: Reason | None = None
+    max_data_age: Days = 45
+    accept_stale_data: Optional[Reason] = None
 
 
-class DockerSettings(Section):
+DEFAULT_DOCKERFILE = "docker/Dockerfile"
+
+
+class DockerSettings(Section, frozen=True):
     """What `inv build` builds besides compose `build:` sections, and the base image."""
 
     image: str = "app"
-    dockerfile: str = "docker/Dockerfile"
+    # Unset: DEFAULT_DOCKERFILE, which may be absent (a Dockerfile that is set must exist).
+    configured_dockerfile: Optional[str] = field(default=None, name="dockerfile")
     context: str = "."
     base_image: str = "conveyor/base:bookworm"
-    base_packages: list[str] = Field(default_factory=lambda: ["python3", "ca-certificates"])
+    base_packages: list[str] = field(default_factory=lambda: ["python3", "ca-certificates"])
     base_suite: str = "bookworm"
-    base_mirror: str | None = None
-    extra_ca_certificates: str | None = None
+    base_mirror: Optional[str] = None
+    extra_ca_certificates: Optional[str] = None
     tag_latest: bool = False
     # false: no `:<version>` tag (an application whose [project] version names no release).
     tag_version: bool = True
-    build_args: dict[str, str] = Field(default_factory=dict)
+    build_args: dict[str, str] = field(default_factory=dict)
     # Build-arg names whose values are masked in every printed line, wherever they come from
     # (build-args, compose `args`, --build-arg); credential-looking values are masked anyway.
-    secret_build_args: list[str] = Field(default_factory=list)
-    platforms: list[str] = Field(default_factory=list)
-    docker: str | None = None
+    secret_build_args: list[str] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
+    docker: Optional[str] = None
+
+    @property
+    def dockerfile(self) -> str:
+        """The Dockerfile `inv build` builds, relative to the project root."""
+        return (
+            DEFAULT_DOCKERFILE if self.configured_dockerfile is None else self.configured_dockerfile
+        )
 
 
-class ScanSettings(Section):
+Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
+Scanner = Literal["image", "fs", "config", "secrets"]
+
+
+class ScanSettings(Section, frozen=True):
     """Trivy/Gitleaks scan settings and the one severity gate."""
 
-    fail_on: list[Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]] = Field(
-        default_factory=lambda: ["CRITICAL", "HIGH"],  # type: ignore[arg-type]
-        min_length=1,
+    fail_on: Annotated[list[Severity], Meta(min_length=1)] = field(
+        default_factory=lambda: ["CRITICAL", "HIGH"]
     )
     allowlist: ProjectPath = ".conveyor-allow.toml"
-    trivy: str | None = None
-    gitleaks: str | None = None
-    trivy_cache_dir: str | None = None
+    trivy: Optional[str] = None
+    gitleaks: Optional[str] = None
+    trivy_cache_dir: Optional[str] = None
     trivy_db_update: bool = True
-    scanners: list[Literal["image", "fs", "config", "secrets"]] = Field(
-        default_factory=lambda: ["image", "fs", "config", "secrets"],  # type: ignore[arg-type]
-        min_length=1,
+    scanners: Annotated[list[Scanner], Meta(min_length=1)] = field(
+        default_factory=lambda: ["image", "fs", "config", "secrets"]
     )
     vuln: bool = True
-    max_db_age: int = Field(default=7, ge=1)  # days; an older vulnerability DB fails the gate
+    max_db_age: Days = 7  # days; an older vulnerability DB fails the gate
     config_dir: ProjectPath = "."  # trivy config: every Dockerfile and IaC file in the project
-    image: str | None = None
-    jobs: int = Field(default=2, ge=1, le=16)
-    skip_dirs: list[ProjectPath] = Field(
+    image: Optional[str] = None
+    jobs: Annotated[int, Meta(ge=1, le=16)] = 2
+    skip_dirs: list[ProjectPath] = field(
         default_factory=lambda: [
             ".git",
             ".venv",
@@ -182,7 +206,7 @@ EngineName = Literal["compose", "swarm"]
 """Where an environment runs: one Docker host through Compose, or a Swarm stack."""
 
 
-class SwarmSettings(Section):
+class SwarmSettings(Section, frozen=True):
     """`[tool.conveyor.deploy.swarm]`: the rolling update Conveyor asks of Swarm.
 
     These fill the `deploy:` keys a compose file leaves unset; a compose file's own
@@ -191,8 +215,8 @@ class SwarmSettings(Section):
 
     # Seconds Swarm watches each updated task before it counts as good (update_config and
     # rollback_config `monitor`); a task that fails within it makes Swarm roll back.
-    monitor: float = Field(default=10.0, ge=0, le=3600)
-    parallelism: int = Field(default=1, ge=0)  # tasks updated at once (0: all at once)
+    monitor: Duration = 10.0
+    parallelism: Annotated[int, Meta(ge=0)] = 1  # tasks updated at once (0: all at once)
     # How compose's published ports are published: Swarm's routing mesh, or on the node that
     # runs the task (no mesh; a service with such a port is updated stop-first).
     publish_mode: Literal["ingress", "host"] = "ingress"
@@ -200,7 +224,7 @@ class SwarmSettings(Section):
     endpoint_mode: Literal["vip", "dnsrr"] = "vip"
 
 
-class SmokeTest(Section):
+class SmokeTest(Section, frozen=True):
     """One HTTP check after a deploy: a path on the configured host, the status expected.
 
     It is retried until `deadline` seconds have passed (a service without a healthcheck may
@@ -209,10 +233,10 @@ class SmokeTest(Section):
     """
 
     path: str = "/health"
-    status: int = Field(default=200, ge=100, le=599)
-    timeout: float = Field(default=5.0, gt=0)
-    deadline: float = Field(default=30.0, gt=0)
-    services: list[str] = Field(default_factory=list)
+    status: Annotated[int, Meta(ge=100, le=599)] = 200
+    timeout: Seconds = 5.0
+    deadline: Seconds = 30.0
+    services: list[str] = field(default_factory=list)
 
 
 BindMountPolicy = Literal["warn", "refuse"]
@@ -223,7 +247,7 @@ PROXY_RESERVED_PORTS = (8405,)
 """Ports the proxy image uses itself (its own health frontend)."""
 
 
-class ProxiedService(Section):
+class ProxiedService(Section, frozen=True):
     """A service behind the blue-green proxy.
 
     `port` is where the service listens inside its containers; `listen` and `preview` are
@@ -231,147 +255,147 @@ class ProxiedService(Section):
     tests reach before it takes any (the compose file publishes both on the proxy).
     """
 
-    port: int = Field(ge=1, le=65535)
-    listen: int = Field(default=8080, ge=1, le=65535)
-    preview: int = Field(default=9080, ge=1, le=65535)
+    port: Port
+    listen: Port = 8080
+    preview: Port = 9080
 
 
-class BlueGreenSettings(Section):
+class BlueGreenSettings(Section, frozen=True):
     """`[tool.conveyor.deploy.blue-green]`: the proxy service, drain time, proxied services."""
 
-    proxy: str = Field(default="proxy", pattern=SERVICE_NAME.pattern)
+    proxy: Annotated[str, Meta(pattern=f"^{SERVICE_NAME.pattern}$")] = "proxy"
     # Seconds the old colour may take to finish in-flight requests once it gets no new ones;
     # it is stopped as soon as it has none.
-    drain: float = Field(default=10.0, ge=0, le=3600)
-    services: dict[str, ProxiedService] = Field(default_factory=dict)
+    drain: Duration = 10.0
+    services: dict[str, ProxiedService] = field(default_factory=dict)
 
-    @field_validator("services")
-    @classmethod
-    def _distinct_ports(cls, value: dict[str, ProxiedService]) -> dict[str, ProxiedService]:
-        bad = [name for name in value if not SERVICE_NAME.fullmatch(name)]
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bad = [name for name in self.services if not SERVICE_NAME.fullmatch(name)]
         if bad:
-            raise ValueError(f"{bad[0]!r} is not a compose service name")
+            raise _invalid("services", f"{bad[0]!r} is not a compose service name")
         seen: dict[int, str] = {}
-        for name, service in value.items():
+        for name, service in self.services.items():
             for kind, port in (("listen", service.listen), ("preview", service.preview)):
                 where = f"{name}.{kind}"
                 if port in PROXY_RESERVED_PORTS:
-                    raise ValueError(f"{where} = {port} is the proxy's own health port")
+                    raise _invalid("services", f"{where} = {port} is the proxy's own health port")
                 if port in seen:
-                    raise ValueError(f"{where} = {port} is also {seen[port]}; use distinct ports")
+                    raise _invalid(
+                        "services", f"{where} = {port} is also {seen[port]}; use distinct ports"
+                    )
                 seen[port] = where
-        return value
 
 
-class EnvironmentSettings(Section):
+class EnvironmentSettings(Section, frozen=True):
     """One deploy target: compose overlay, env file, host for smoke tests."""
 
-    compose_files: list[str] = Field(default_factory=list)
-    env_file: str | None = None
-    project: str | None = None
+    compose_files: list[str] = field(default_factory=list)
+    env_file: Optional[str] = None
+    project: Optional[str] = None
     host: str = "127.0.0.1"
-    port: int | None = Field(default=None, ge=1, le=65535)
+    port: Optional[Port] = None
     scheme: Literal["http", "https"] = "http"
     confirm: bool = False
-    context: Arg | None = None
-
-    @field_validator("host")
-    @classmethod
-    def _bare_host(cls, value: str) -> str:
-        problem = host_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    bind_mounts: BindMountPolicy | None = None  # default: [tool.conveyor.deploy] bind-mounts
+    context: Optional[Arg] = None
+    bind_mounts: Optional[BindMountPolicy] = None  # default: [tool.conveyor.deploy] bind-mounts
     # "swarm": the same compose files deployed as a stack to the swarm manager that
     # DOCKER_HOST or `context` reaches, updated by Swarm under [tool.conveyor.deploy.swarm].
     engine: EngineName = "compose"
-    strategy: StrategyName | None = None  # default: [tool.conveyor.deploy] strategy
+    strategy: Optional[StrategyName] = None  # default: [tool.conveyor.deploy] strategy
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        problem = host_problem(self.host)
+        if problem:
+            raise _invalid("host", problem)
 
 
-class DeploySettings(Section):
+DEFAULT_COMPOSE_FILES = ("docker/compose.yaml",)
+
+
+class DeploySettings(Section, frozen=True):
     """Compose health checks and deploys (filled by the deploy work)."""
 
-    compose_files: list[str] = Field(default_factory=lambda: ["docker/compose.yaml"])
-    project: str | None = None
-    health_timeout: float = Field(default=120.0, gt=0)
+    # Unset: DEFAULT_COMPOSE_FILES, which may be absent (compose files that are set must exist).
+    configured_compose_files: Optional[list[str]] = field(default=None, name="compose-files")
+    project: Optional[str] = None
+    health_timeout: Seconds = 120.0
     # A service without a healthcheck counts as healthy once it has run this long unrestarted.
-    stability_window: float = Field(default=10.0, ge=0)
-    lock_wait: float = Field(default=0.0, ge=0)
+    stability_window: Annotated[float, Meta(ge=0)] = 10.0
+    lock_wait: Annotated[float, Meta(ge=0)] = 0.0
     # The deploy lock's lease: renewed every third of it while a deploy runs; a holder that
     # stopped renewing (a killed CI runner) blocks others at most this long.
-    lock_max_age: float = Field(default=120.0, ge=5)
+    lock_max_age: Annotated[float, Meta(ge=5)] = 120.0
     # Services that bind-mount files of the project (`./:/code`) run the host's files whatever
     # the image, so an image rollback cannot roll them back: warn, or refuse to deploy.
     bind_mounts: BindMountPolicy = "warn"
-    log_lines: int = Field(default=50, ge=0)
-    smoke: list[SmokeTest] = Field(default_factory=list)
-    environments: dict[str, EnvironmentSettings] = Field(default_factory=dict)
+    log_lines: Annotated[int, Meta(ge=0)] = 50
+    smoke: list[SmokeTest] = field(default_factory=list)
+    environments: dict[str, EnvironmentSettings] = field(default_factory=dict)
     state_dir: ProjectPath = ".conveyor"
-    env_file: str | None = None
-    tag_variable: str = Field(default="APP_TAG", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    swarm: SwarmSettings = Field(default_factory=SwarmSettings)
+    env_file: Optional[str] = None
+    tag_variable: Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "APP_TAG"
+    swarm: SwarmSettings = field(default_factory=SwarmSettings)
     # For environments that do not choose: "in-place" recreates changed services where they
     # stand; "blue-green" starts them beside the live ones behind [blue-green]'s proxy.
     strategy: StrategyName = "in-place"
-    blue_green: BlueGreenSettings = Field(default_factory=BlueGreenSettings)
+    blue_green: BlueGreenSettings = field(default_factory=BlueGreenSettings)
+
+    @property
+    def compose_files(self) -> list[str]:
+        """The compose files of every environment, relative to the project root."""
+        if self.configured_compose_files is None:
+            return list(DEFAULT_COMPOSE_FILES)
+        return self.configured_compose_files
 
 
-class Settings(Section):
+class Settings(Section, frozen=True):
     """The whole `[tool.conveyor]` table."""
 
-    src: list[ProjectPath] = Field(default_factory=lambda: ["src"])
-    tests: list[ProjectPath] = Field(default_factory=lambda: ["tests"])
-    python: list[str] | None = None
-    tools_python: str | None = None
+    src: list[ProjectPath] = field(default_factory=lambda: ["src"])
+    tests: list[ProjectPath] = field(default_factory=lambda: ["tests"])
+    python: Optional[list[str]] = None
+    tools_python: Optional[str] = None
     # Thresholds for `coverage`: on the data of every suite (unit + integration), and on the
     # unit suites' data alone (a run without integration). Unset: the project's own
     # [tool.coverage.report] fail_under decides.
-    coverage_fail_under: float | None = Field(default=None, ge=0, le=100)
-    coverage_fail_under_unit: float | None = Field(default=None, ge=0, le=100)
+    coverage_fail_under: Optional[Percent] = None
+    coverage_fail_under_unit: Optional[Percent] = None
     reports_dir: ProjectPath = "reports"
     integration_marker: str = "docker"
-    env: dict[str, str] = Field(default_factory=dict)  # set in every session's environment
+    env: dict[str, str] = field(default_factory=dict)  # set in every session's environment
     # What the project already has, detected from its files when unset (see conveyor.adopt):
-    test_runner: Literal["pytest", "unittest"] | None = None
-    test_groups: list[Arg] | None = None  # dependency groups the test sessions install
-    test_extras: list[Arg] | None = None  # extras of the project the test sessions install
-    type_checker: Literal["mypy", "pyright", "basedpyright", "ty"] | None = None
-    licenses: LicenseSettings = Field(default_factory=LicenseSettings)
-    security: SecuritySettings = Field(default_factory=SecuritySettings)
-    docker: DockerSettings = Field(default_factory=DockerSettings)
-    scan: ScanSettings = Field(default_factory=ScanSettings)
-    deploy: DeploySettings = Field(default_factory=DeploySettings)
+    test_runner: Optional[Literal["pytest", "unittest"]] = None
+    test_groups: Optional[list[Arg]] = None  # dependency groups the test sessions install
+    test_extras: Optional[list[Arg]] = None  # extras of the project the test sessions install
+    type_checker: Optional[Literal["mypy", "pyright", "basedpyright", "ty"]] = None
+    licenses: LicenseSettings = field(default_factory=LicenseSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    scan: ScanSettings = field(default_factory=ScanSettings)
+    deploy: DeploySettings = field(default_factory=DeploySettings)
 
-    @field_validator("python")
-    @classmethod
-    def _known_pythons(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return value
-        if not value:
-            raise ValueError("must list at least one version")
-        unknown = [v for v in value if not PYTHON_VERSION.fullmatch(v)]
-        if unknown:
-            raise ValueError(f"{unknown} are not Python versions; write them as '3.12'")
-        return value
-
-    @field_validator("tools_python")
-    @classmethod
-    def _known_tools_python(cls, value: str | None) -> str | None:
-        if value is not None and not PYTHON_VERSION.fullmatch(value):
-            raise ValueError(f"{value!r} is not a Python version; write it as '3.12'")
-        return value
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.python is not None:
+            if not self.python:
+                raise _invalid("python", "must list at least one version")
+            unknown = [v for v in self.python if not PYTHON_VERSION.fullmatch(v)]
+            if unknown:
+                raise _invalid("python", f"{unknown} are not Python versions; write them as '3.12'")
+        if self.tools_python is not None and not PYTHON_VERSION.fullmatch(self.tools_python):
+            raise _invalid(
+                "tools-python", f"{self.tools_python!r} is not a Python version; write it as '3.12'"
+            )
 
 
-class Project(BaseModel):
+class Project(Struct, frozen=True):
     """A consuming project: where it lives, its metadata and its Conveyor settings."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     root: Path
     name: str
-    requires_python: str | None
+    requires_python: Optional[str]
     settings: Settings
     classifier_pythons: tuple[str, ...] = ()  # `Programming Language :: Python :: 3.X`
 
@@ -418,57 +442,149 @@ def classifier_versions(project_table: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda v: tuple(map(int, v.split(".")))))
 
 
-def _describe_location(loc: tuple[int | str, ...]) -> tuple[str, str]:
-    """('[tool.conveyor.deploy]', 'smoke[0].path') from a pydantic error location.
+@functools.cache
+def _fields(section: type[Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    return msgspec.structs.fields(section)
+
+
+def _without_none(annotation: Any) -> Any:
+    """X from Optional[X]."""
+    if get_origin(annotation) is Union:
+        (annotation,) = (a for a in get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type under Optional[...] and Annotated[...]."""
+    annotation = _without_none(annotation)
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+
+
+def _value_checks(annotation: Any) -> tuple[bool, list[Callable[[str], None]]]:
+    """Whether a field holds a list, and the checks (functions in the Annotated type of its
+    values) each of its values must pass."""
+    annotation = _without_none(annotation)
+    many = get_origin(_unwrap(annotation)) is list
+    if many:
+        (annotation,) = get_args(_unwrap(annotation))
+    return many, [m for m in getattr(annotation, "__metadata__", ()) if callable(m)]
+
+
+Step = Union[str, int]
+"""A step of a path into a table: a key, or an index into an array."""
+ANY_KEY = "[...]"
+"""msgspec's step to an entry of a dict, whatever its key."""
+UNKNOWN_KEY = "unknown key"
+_STEP = r"\.[^.\[`]+|\[(?:\d+|\.\.\.)\]"
+_AT_PATH = re.compile(rf"(?P<problem>.*) - at `\$(?P<path>(?:{_STEP})*)`", re.DOTALL)
+_KEY_PROBLEMS = (  # msgspec names these keys in the message, not in the path
+    (re.compile(r"Object contains unknown field `(?P<key>.*)`", re.DOTALL), UNKNOWN_KEY),
+    (
+        re.compile(r"Object missing required field `(?P<key>.*)`", re.DOTALL),
+        "required, but not set",
+    ),
+)
+_INVALID = re.compile(r"key `(?P<key>[^`]+)`: (?P<problem>.*)", re.DOTALL)  # see `_invalid`
+
+
+def _path_steps(path: str) -> list[Step]:
+    """'.deploy.smoke[0].path' -> ['deploy', 'smoke', 0, 'path']; '[...]' -> ANY_KEY."""
+    return [
+        ANY_KEY if step == ANY_KEY else int(step[1:-1]) if step[0] == "[" else step[1:]
+        for step in re.findall(_STEP, path)
+    ]
+
+
+def error_steps(message: str) -> tuple[list[Step], str]:
+    """(steps to the key, what is wrong with it) from a msgspec ValidationError message.
+
+    msgspec ends a message with the path of the value (" - at `$.deploy.smoke[0].path`"),
+    but names an unknown or missing key, and the key of a __post_init__ problem (`_invalid`),
+    in the message itself.
+    """
+    at = _AT_PATH.fullmatch(message)
+    problem, steps = (at["problem"], _path_steps(at["path"])) if at else (message, [])
+    for pattern, what in _KEY_PROBLEMS:
+        named = pattern.fullmatch(problem)
+        if named:
+            return [*steps, named["key"]], what
+    invalid = _INVALID.fullmatch(problem)
+    if invalid:
+        return [*steps, *_path_steps("." + invalid["key"])], invalid["problem"]
+    return steps, problem
+
+
+def describe_location(steps: Sequence[Step]) -> tuple[str, str]:
+    """('[tool.conveyor.deploy]', 'smoke[0].path') from the steps to a value.
 
     Nested tables go into the table name; from the first list index on, the rest is the key.
     """
-    parts = list(loc)
-    first_index = next((i for i, p in enumerate(parts) if isinstance(p, int)), len(parts))
-    split = max(first_index - 1, 0) if first_index < len(parts) else max(len(parts) - 1, 0)
-    table = ["tool", "conveyor", *(str(p) for p in parts[:split])]
+    first_index = next((i for i, s in enumerate(steps) if isinstance(s, int)), len(steps))
+    split = max(first_index - 1, 0) if first_index < len(steps) else max(len(steps) - 1, 0)
+    table = ["tool", "conveyor", *(str(s) for s in steps[:split])]
     key = ""
-    for part in parts[split:]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    for step in steps[split:]:
+        key += f"[{step}]" if isinstance(step, int) else (f".{step}" if key else step)
     return "[" + ".".join(table) + "]", key
 
 
-def format_validation_error(path: Path, error: ValidationError) -> str:
-    """One line per problem, each naming the file, the table, the key and what is allowed."""
-    lines = []
-    for item in error.errors():
-        table, key = _describe_location(tuple(item["loc"]))
-        what = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
-        what = what.removeprefix("Value error, ")
-        lines.append(f"{path}: {table} key {key!r}: {what}")
-    return "\n".join(lines)
+def _type_at(model: Any, steps: Sequence[Step]) -> Any:
+    """The type of the value `steps` lead to, from `model` down."""
+    for step in steps:
+        model = _unwrap(model)
+        if isinstance(model, type) and issubclass(model, Struct):
+            model = next(f.type for f in _fields(model) if f.encode_name == step)
+        else:  # an entry of a list or a dict
+            model = get_args(model)[-1]
+    return _unwrap(model)
+
+
+def _locate(value: Any, model: Any, error: msgspec.ValidationError) -> tuple[list[Step], str]:
+    """`error_steps` with the key of each dict entry on the way: msgspec writes them as
+    '[...]', so the first entry that fails on its own is the one."""
+    steps, problem = error_steps(str(error))
+    if ANY_KEY not in steps:
+        return steps, problem
+    at = steps.index(ANY_KEY)
+    entries = value
+    for step in steps[:at]:
+        entries = entries[step]
+    entry_model = get_args(_type_at(model, steps[:at]))[-1]
+    for key, entry in entries.items():  # one fails: the same check as within the whole
+        try:
+            msgspec.convert(entry, entry_model, strict=True)
+        except msgspec.ValidationError as entry_error:
+            inner, problem = _locate(entry, entry_model, entry_error)
+            steps = [*steps[:at], key, *inner]
+            break
+    return steps, problem
+
+
+def _explain(steps: Sequence[Step], problem: str) -> tuple[str, str]:
+    """(what is wrong, in TOML's words, and how to fix it) for the value at `steps`."""
+    if problem == UNKNOWN_KEY:
+        allowed = sorted(f.encode_name for f in _fields(_type_at(Settings, steps[:-1])))
+        spelling = str(steps[-1]).replace("_", "-")
+        if spelling in allowed:
+            problem += f" (write it as {spelling!r})"
+        return problem, "allowed keys: " + ", ".join(allowed)
+    expected = _type_at(Settings, steps)
+    if get_origin(expected) is Literal:
+        *choices, last = (repr(c) for c in get_args(expected))
+        problem += f"; expected {', '.join(choices)} or {last}"
+    # TOML has tables, not objects, and no null (an absent key is the default).
+    return problem.replace(" | null`", "`").replace("`object`", "`table`"), ""
 
 
 def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
-    """Validate a `[tool.conveyor]` mapping; raise ConfigError naming file and key."""
+    """Validate a `[tool.conveyor]` mapping; raise ConfigError naming file, table and key."""
     try:
-        return Settings.model_validate(table)
-    except ValidationError as exc:
-        text = format_validation_error(path, exc)
-        first, _, rest = text.partition("\n")
-        allowed = _allowed_keys_hint(exc)
-        raise ConfigError(first, hint="\n".join(filter(None, [rest, allowed]))) from None
-
-
-def _allowed_keys_hint(error: ValidationError) -> str:
-    for item in error.errors():
-        if item["type"] == "extra_forbidden":
-            model: type[BaseModel] = Settings
-            for part in item["loc"][:-1]:
-                field = model.model_fields.get(str(part).replace("-", "_"))
-                annotation = getattr(field, "annotation", None)
-                if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                    model = annotation
-                else:
-                    return ""
-            keys = sorted(_kebab(name) for name in model.model_fields)
-            return "allowed keys: " + ", ".join(keys)
-    return ""
+        return msgspec.convert(table, Settings, strict=True)
+    except msgspec.ValidationError as error:
+        steps, problem = _locate(table, Settings, error)
+    where, key = describe_location(steps)
+    what, hint = _explain(steps, problem)
+    raise ConfigError(f"{path}: {where} key {key!r}: {what}", hint=hint)
 
 
 def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+import msgspec.inspect
 import pytest
 
-from conveyor.config import SUPPORTED_PYTHONS, load_project, pythons_for
+from conveyor.config import (
+    ANY_KEY,
+    SUPPORTED_PYTHONS,
+    DeploySettings,
+    DockerSettings,
+    Section,
+    describe_location,
+    error_steps,
+    load_project,
+    pythons_for,
+)
 from conveyor.errors import ConfigError
 
 
@@ -72,11 +84,11 @@ allow = { unidecode = { reason = "separate process" } }
         ("[tool.conveyor]\nsrcs = ['src']\n", "[tool.conveyor] key 'srcs': unknown key"),
         (
             "[tool.conveyor]\ncoverage-fail-under = 'high'\n",
-            "[tool.conveyor] key 'coverage-fail-under': Input should be a valid number",
+            "[tool.conveyor] key 'coverage-fail-under': Expected `float`, got `str`",
         ),
         (
             "[tool.conveyor]\ncoverage-fail-under = 150\n",
-            "[tool.conveyor] key 'coverage-fail-under': Input should be less than or equal to 100",
+            "[tool.conveyor] key 'coverage-fail-under': Expected `float` <= 100.0",
         ),
         (
             "[tool.conveyor]\npython = ['2.7']\n",
@@ -88,7 +100,7 @@ allow = { unidecode = { reason = "separate process" } }
         ),
         (
             "[tool.conveyor.security.ignore]\n'36546' = { reason = '' }\n",
-            "[tool.conveyor.security.ignore.36546] key 'reason': String should have at least 3",
+            "[tool.conveyor.security.ignore.36546] key 'reason': Expected `str` of length >= 3",
         ),
     ],
 )
@@ -133,36 +145,35 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
         # No coercion between types: TOML has booleans, numbers and strings of its own.
         (
             '[tool.conveyor.scan]\nvuln = "no"\n',
-            "[tool.conveyor.scan] key 'vuln': Input should be a valid boolean",
+            "[tool.conveyor.scan] key 'vuln': Expected `bool`, got `str`",
         ),
         (
             '[tool.conveyor.deploy.environments.prod]\nconfirm = "off"\n',
-            "[tool.conveyor.deploy.environments.prod] key 'confirm': Input should be a valid "
-            "boolean",
+            "[tool.conveyor.deploy.environments.prod] key 'confirm': Expected `bool`, got `str`",
         ),
         (
             '[tool.conveyor.scan]\njobs = "2"\n',
-            "[tool.conveyor.scan] key 'jobs': Input should be a valid integer",
+            "[tool.conveyor.scan] key 'jobs': Expected `int`, got `str`",
         ),
         (
             "[tool.conveyor.scan]\njobs = 2.0\n",
-            "[tool.conveyor.scan] key 'jobs': Input should be a valid integer",
+            "[tool.conveyor.scan] key 'jobs': Expected `int`, got `float`",
         ),
         (
             "[tool.conveyor.scan]\nvuln = 0\n",
-            "[tool.conveyor.scan] key 'vuln': Input should be a valid boolean",
+            "[tool.conveyor.scan] key 'vuln': Expected `bool`, got `int`",
         ),
         (
             '[tool.conveyor]\nsrc = "src"\n',
-            "[tool.conveyor] key 'src': Input should be a valid list",
+            "[tool.conveyor] key 'src': Expected `array`, got `str`",
         ),
         (
             "[tool.conveyor.deploy]\nhealth-timeout = inf\n",
-            "[tool.conveyor.deploy] key 'health-timeout': Input should be a finite number",
+            "[tool.conveyor.deploy] key 'health-timeout': inf is not a finite number",
         ),
         (
             "[tool.conveyor.deploy]\nhealth-timeout = nan\n",
-            "[tool.conveyor.deploy] key 'health-timeout': Input should be a finite number",
+            "[tool.conveyor.deploy] key 'health-timeout': Expected `float` > 0.0",
         ),
         (
             '[tool.conveyor.deploy.environments.staging]\nhost = "[::1]"\n',
@@ -176,16 +187,16 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
         # Empty gates check nothing.
         (
             "[tool.conveyor.scan]\nscanners = []\n",
-            "[tool.conveyor.scan] key 'scanners': List should have at least 1 item",
+            "[tool.conveyor.scan] key 'scanners': Expected `array` of length >= 1",
         ),
         (
             "[tool.conveyor.scan]\nfail-on = []\n",
-            "[tool.conveyor.scan] key 'fail-on': List should have at least 1 item",
+            "[tool.conveyor.scan] key 'fail-on': Expected `array` of length >= 1",
         ),
         (
             '[tool.conveyor.scan]\nscanners = ["fs", "sbom"]\n',
-            "[tool.conveyor.scan] key 'scanners[1]': Input should be 'image', 'fs', 'config' or "
-            "'secrets'",
+            "[tool.conveyor.scan] key 'scanners[1]': Invalid enum value 'sbom'; expected "
+            "'image', 'fs', 'config' or 'secrets'",
         ),
         # Values that would become options.
         (
@@ -214,7 +225,7 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
         ),
         (
             '[tool.conveyor]\nsrc = [""]\n',
-            "[tool.conveyor] key 'src[0]': String should have at least 1",
+            "[tool.conveyor] key 'src[0]': Expected `str` of length >= 1",
         ),
         # Paths that leave the project.
         (
@@ -232,12 +243,12 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
         # Blue-green: a strategy that exists, proxy ports that do not collide.
         (
             '[tool.conveyor.deploy.environments.staging]\nstrategy = "blue_green"\n',
-            "[tool.conveyor.deploy.environments.staging] key 'strategy': Input should be "
-            "'in-place' or 'blue-green'",
+            "[tool.conveyor.deploy.environments.staging] key 'strategy': Invalid enum "
+            "value 'blue_green'; expected 'in-place' or 'blue-green'",
         ),
         (
             "[tool.conveyor.deploy.blue-green.services.app]\nlisten = 8080\n",
-            "[tool.conveyor.deploy.blue-green.services.app] key 'port': Field required",
+            "[tool.conveyor.deploy.blue-green.services.app] key 'port': required, but not set",
         ),
         (
             "[tool.conveyor.deploy.blue-green.services.app]\nport = 8000\n"
@@ -255,10 +266,13 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
             "[tool.conveyor.deploy.blue-green] key 'services': 'app;rm' is not a compose "
             "service name",
         ),
+        (  # the whole name: not a prefix of it
+            '[tool.conveyor.deploy.blue-green]\nproxy = "proxy;rm"\n',
+            "[tool.conveyor.deploy.blue-green] key 'proxy': Expected `str` matching regex",
+        ),
         (
             "[tool.conveyor.deploy.blue-green]\ndrain = -1\n",
-            "[tool.conveyor.deploy.blue-green] key 'drain': Input should be greater than or "
-            "equal to 0",
+            "[tool.conveyor.deploy.blue-green] key 'drain': Expected `float` >= 0.0",
         ),
         (
             '[tool.conveyor]\nreports-dir = "C:\\\\out"\n',
@@ -291,20 +305,20 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
         # Data-age settings.
         (
             "[tool.conveyor.scan]\nmax-db-age = 0\n",
-            "[tool.conveyor.scan] key 'max-db-age': Input should be greater",
+            "[tool.conveyor.scan] key 'max-db-age': Expected `int` >= 1",
         ),
         (
             '[tool.conveyor.security]\naccept-stale-data = "yes"\n',
-            "[tool.conveyor.security] key 'accept-stale-data': Input should be a valid dictionary",
+            "[tool.conveyor.security] key 'accept-stale-data': Expected `table`, got `str`",
         ),
         (
             "[tool.conveyor.security]\naccept-stale-data = { reason = '' }\n",
-            "[tool.conveyor.security.accept-stale-data] key 'reason': String should have at "
-            "least 3",
+            "[tool.conveyor.security.accept-stale-data] key 'reason': Expected `str` of "
+            "length >= 3",
         ),
         (
             "[tool.conveyor.deploy]\nsmoke = [{ path = '/h', status = '200' }]\n",
-            "[tool.conveyor.deploy] key 'smoke[0].status': Input should be a valid integer",
+            "[tool.conveyor.deploy] key 'smoke[0].status': Expected `int`, got `str`",
         ),
     ],
 )
@@ -387,3 +401,191 @@ def test_blue_green_is_chosen_per_environment_and_in_place_stays_the_default(
     assert deploy.blue_green.drain == 4.0
     app = deploy.blue_green.services["app"]
     assert (app.port, app.listen, app.preview) == (8000, 8080, 9080)
+
+
+@pytest.mark.parametrize(
+    ("message", "steps", "problem"),
+    [
+        ("Object contains unknown field `srcs`", ["srcs"], "unknown key"),
+        (
+            "Expected `int`, got `str` - at `$.deploy.smoke[0].status`",
+            ["deploy", "smoke", 0, "status"],
+            "Expected `int`, got `str`",
+        ),
+        (
+            "Object missing required field `port` - at `$.deploy.blue-green.services[...]`",
+            ["deploy", "blue-green", "services", ANY_KEY, "port"],
+            "required, but not set",
+        ),
+        (  # a __post_init__ problem names its key; a value may look like a path
+            "key `src[1]`: '- at `$.x`' starts with '-' and would be read as an option",
+            ["src", 1],
+            "'- at `$.x`' starts with '-' and would be read as an option",
+        ),
+        (
+            "key `services`: app.preview = 8405 is the proxy's own health port - at "
+            "`$.deploy.blue-green`",
+            ["deploy", "blue-green", "services"],
+            "app.preview = 8405 is the proxy's own health port",
+        ),
+        ("Object contains unknown field `a.b` - at `$.scan`", ["scan", "a.b"], "unknown key"),
+    ],
+)
+def test_msgspec_messages_become_steps_and_a_problem(
+    message: str, steps: list[str | int], problem: str
+) -> None:
+    assert error_steps(message) == (steps, problem)
+
+
+@pytest.mark.parametrize(
+    ("steps", "table", "key"),
+    [
+        (["srcs"], "[tool.conveyor]", "srcs"),
+        (["src", 0], "[tool.conveyor]", "src[0]"),
+        (["deploy", "smoke", 0, "path"], "[tool.conveyor.deploy]", "smoke[0].path"),
+        (
+            ["deploy", "environments", "prod", "confirm"],
+            "[tool.conveyor.deploy.environments.prod]",
+            "confirm",
+        ),
+    ],
+)
+def test_steps_name_a_table_and_a_key(steps: list[str | int], table: str, key: str) -> None:
+    assert describe_location(steps) == (table, key)
+
+
+def float_keys() -> list[tuple[type[Section], str]]:
+    """Every float setting of every table."""
+    found = []
+    for section in Section.__subclasses__():
+        info = msgspec.inspect.type_info(section)
+        assert isinstance(info, msgspec.inspect.StructType)
+        for field in info.fields:
+            kinds = getattr(field.type, "types", (field.type,))
+            if any(isinstance(kind, msgspec.inspect.FloatType) for kind in kinds):
+                found.append((section, field.encode_name))
+    return found
+
+
+def test_every_float_setting_refuses_inf_and_nan() -> None:
+    keys = float_keys()
+    assert len(keys) >= 10  # coverage thresholds; smoke, swarm, blue-green and deploy timings
+    for section, key in keys:
+        for value in (float("inf"), float("-inf"), float("nan")):
+            with pytest.raises(msgspec.ValidationError):
+                msgspec.convert({key: value}, section, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[tool.conveyor.deploy]\nlock-wait = inf\n",  # no upper bound: refused as infinite
+            "[tool.conveyor.deploy] key 'lock-wait': inf is not a finite number",
+        ),
+        (
+            "[tool.conveyor.deploy]\nsmoke = [{ deadline = inf }]\n",
+            "[tool.conveyor.deploy] key 'smoke[0].deadline': inf is not a finite number",
+        ),
+        # A bool is not an int, nor an int a bool.
+        (
+            "[tool.conveyor.scan]\njobs = true\n",
+            "[tool.conveyor.scan] key 'jobs': Expected `int`, got `bool`",
+        ),
+        (
+            "[tool.conveyor.deploy.environments.prod]\nport = true\n",
+            "[tool.conveyor.deploy.environments.prod] key 'port': Expected `int`, got `bool`",
+        ),
+        # Custom checks, through load_project.
+        (
+            '[tool.conveyor]\ntools-python = "3"\n',
+            "[tool.conveyor] key 'tools-python': '3' is not a Python version; write it as '3.12'",
+        ),
+        (
+            "[tool.conveyor]\npython = []\n",
+            "[tool.conveyor] key 'python': must list at least one version",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.prod]\nhost = "https://app"\n'
+            '[tool.conveyor.deploy.environments.dev]\nhost = "::1"\n',
+            "[tool.conveyor.deploy.environments.prod] key 'host': 'https://app' is not a hostname",
+        ),
+        (
+            '[tool.conveyor]\ntest-runner = "nose"\n',
+            "[tool.conveyor] key 'test-runner': Invalid enum value 'nose'; expected 'pytest' or "
+            "'unittest'",
+        ),
+        (
+            '[tool.conveyor.deploy]\ntag-variable = "1TAG"\n',
+            "[tool.conveyor.deploy] key 'tag-variable': Expected `str` matching regex",
+        ),
+        (
+            # Not `float | null`: TOML has no null (an absent key is the default).
+            '[tool.conveyor]\ncoverage-fail-under = "high"\n',
+            "[tool.conveyor] key 'coverage-fail-under': Expected `float`, got `str`",
+        ),
+    ],
+)
+def test_more_values_name_file_table_and_key(tmp_path: Path, table: str, expected: str) -> None:
+    path = write(tmp_path, '[project]\nname = "svc"\n' + table)
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message.startswith(f"{path.resolve()}: {expected}")
+
+
+@pytest.mark.parametrize(
+    ("table", "first_line", "allowed"),
+    [
+        (
+            "[tool.conveyor.deploy.environments.prod]\ncolour = 'blue'\n",
+            "[tool.conveyor.deploy.environments.prod] key 'colour': unknown key",
+            "bind-mounts, compose-files, confirm, context, engine, env-file, host, port, "
+            "project, scheme, strategy",
+        ),
+        (
+            "[tool.conveyor.deploy]\nsmoke = [{ path = '/' }, { url = '/x' }]\n",
+            "[tool.conveyor.deploy] key 'smoke[1].url': unknown key",
+            "deadline, path, services, status, timeout",
+        ),
+        (
+            "[tool.conveyor.deploy.blue-green.services.app]\nport = 80\nweight = 2\n",
+            "[tool.conveyor.deploy.blue-green.services.app] key 'weight': unknown key",
+            "listen, port, preview",
+        ),
+        (  # a snake_case spelling of a key is named with its kebab-case one
+            "[tool.conveyor.deploy.swarm]\npublish_mode = 'host'\n",
+            "[tool.conveyor.deploy.swarm] key 'publish_mode': unknown key (write it as "
+            "'publish-mode')",
+            "endpoint-mode, monitor, parallelism, publish-mode",
+        ),
+    ],
+)
+def test_an_unknown_nested_key_lists_the_keys_of_its_table(
+    tmp_path: Path, table: str, first_line: str, allowed: str
+) -> None:
+    path = write(tmp_path, table)
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message == f"{path.resolve()}: {first_line}"
+    assert caught.value.hint == f"allowed keys: {allowed}"
+
+
+def test_a_dockerfile_and_compose_files_are_told_apart_from_their_defaults(
+    tmp_path: Path,
+) -> None:
+    assert (DockerSettings().dockerfile, DockerSettings().configured_dockerfile) == (
+        "docker/Dockerfile",
+        None,
+    )
+    assert DeploySettings().compose_files == ["docker/compose.yaml"]
+    assert DeploySettings().configured_compose_files is None
+    write(
+        tmp_path,
+        '[tool.conveyor.docker]\ndockerfile = "docker/Dockerfile"\n'
+        '[tool.conveyor.deploy]\ncompose-files = ["a.yaml"]\n',
+    )
+    settings = load_project(tmp_path).settings
+    assert (
+        settings.docker.configured_dockerfile == settings.docker.dockerfile == "docker/Dockerfile"
+    )
+    assert settings.deploy.configured_compose_files == settings.deploy.compose_files == ["a.yaml"]

@@ -13,7 +13,7 @@ import pytest
 from conveyor.config import load_project
 from conveyor.reports.scan import ScanRun, VulnDb
 from conveyor.runner import Runner
-from conveyor.tasks.scan import ignored_overrides, judged_by_db, vuln_db
+from conveyor.tasks.scan import ignored_overrides, judged_by_db, vuln_db, with_vuln, without_vuln
 
 
 def project_at(root: Path, scan: str = "") -> Path:
@@ -100,3 +100,11 @@ def test_the_runner_can_withhold_inherited_variables(monkeypatch: pytest.MonkeyP
         [sys.executable, "-c", code], unset_env=["CONVEYOR_TEST_SETTING"], ok_codes=(3,)
     )
     assert done.returncode == 3
+
+
+def test_vuln_is_switched_for_one_run_and_every_other_setting_kept(tmp_path: Path) -> None:
+    project = load_project(project_at(tmp_path, "jobs = 3\n"))
+    off = without_vuln(project)
+    assert (off.settings.scan.vuln, off.settings.scan.jobs, off.root) == (False, 3, project.root)
+    assert project.settings.scan.vuln  # the loaded project is not changed
+    assert with_vuln(off).settings.scan.vuln

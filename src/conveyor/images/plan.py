@@ -198,7 +198,7 @@ def configured_source(
     docker = project.settings.docker
     dockerfile = project.root / docker.dockerfile
     if not dockerfile.is_file():
-        if "dockerfile" not in docker.model_fields_set:
+        if docker.configured_dockerfile is None:
             return None
         raise ConfigError(
             f"{dockerfile}: Dockerfile not found ({CONFIGURED} dockerfile)",
@@ -264,7 +264,7 @@ def compose_target(project: Project, env: str | None, tag: str) -> Target | None
     """The compose project to read build sections from; None when there is none to read
     (the default compose file is absent and none is configured)."""
     settings = project.settings.deploy
-    explicit = "compose_files" in settings.model_fields_set or env is not None
+    explicit = settings.configured_compose_files is not None or env is not None
     if not explicit and not any((project.root / f).is_file() for f in settings.compose_files):
         return None
     return resolve_target(project, env, tag)

@@ -21,6 +21,7 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.tasks import Task, task
+from msgspec import structs
 from rich.console import Console
 
 from conveyor.config import Project, ScanSettings
@@ -86,9 +87,8 @@ def with_vuln(project: Project) -> Project:
 
 
 def _vuln(project: Project, *, on: bool) -> Project:
-    scan_settings = project.settings.scan.model_copy(update={"vuln": on})
-    settings = project.settings.model_copy(update={"scan": scan_settings})
-    return project.model_copy(update={"settings": settings})
+    scan_settings = structs.replace(project.settings.scan, vuln=on)
+    return structs.replace(project, settings=structs.replace(project.settings, scan=scan_settings))
 
 
 def _path(project: Project, value: str | None) -> Path | None:
