@@ -309,6 +309,12 @@ class EnvironmentSettings(Section, frozen=True):
         problem = host_problem(self.host)
         if problem:
             raise _invalid("host", problem)
+        if self.engine == "swarm" and self.strategy == "blue-green":
+            raise _invalid(
+                "strategy",
+                '"blue-green" is for compose targets; Swarm replaces tasks start-first behind '
+                'its own routing mesh: remove it (engine = "swarm")',
+            )
 
 
 DEFAULT_COMPOSE_FILES = ("docker/compose.yaml",)

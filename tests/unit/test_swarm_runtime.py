@@ -100,10 +100,13 @@ def test_a_swarm_environment_does_not_take_the_proxy_strategy(tmp_path: Path) ->
     (tmp_path / "pyproject.toml").write_text(
         PYPROJECT.replace('engine = "swarm"', 'engine = "swarm"\nstrategy = "blue-green"')
     )
-    production = resolve_target(load_project(tmp_path), "production")
-    with pytest.raises(ConfigError, match='"swarm" and strategy = "blue-green"') as refused:
-        engine_for(production, compose, runner, print)
-    assert "environments.production" in refused.value.hint
+    with pytest.raises(ConfigError) as refused:
+        load_project(tmp_path)
+    assert refused.value.message.startswith(
+        f"{(tmp_path / 'pyproject.toml').resolve()}: "
+        "[tool.conveyor.deploy.environments.production] key 'strategy': "
+        '"blue-green" is for compose targets'
+    ), refused.value.message
 
 
 def test_an_unknown_engine_is_a_config_error(tmp_path: Path) -> None:

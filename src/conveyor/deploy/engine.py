@@ -20,7 +20,6 @@ from conveyor.deploy.strategies.select import strategy_for
 from conveyor.deploy.strategies.swarm import SwarmStack
 from conveyor.deploy.swarm_runtime import SwarmRuntime
 from conveyor.deploy.target import Target
-from conveyor.errors import ConfigError
 from conveyor.runner import Runner
 from conveyor.tools.compose import Compose, ContainerState, EngineRecord
 from conveyor.tools.swarm import Swarm
@@ -45,14 +44,6 @@ def engine_for(
 ) -> tuple[TargetEngine, Strategy]:
     """The target's engine and the strategy that replaces releases on it."""
     if target.environment.engine == "swarm":
-        if target.environment.strategy == "blue-green":
-            raise ConfigError(
-                f'environment {target.env!r}: engine = "swarm" and strategy = '
-                '"blue-green" do not go together',
-                hint="Swarm replaces tasks start-first behind its own routing mesh: remove "
-                "`strategy` from [tool.conveyor.deploy.environments."
-                f"{target.env}] (the proxy is for compose targets)",
-            )
         swarm = Swarm(runner=runner, context=target.compose.context, new_session=True)
         stack = target.compose.project
         return SwarmRuntime(swarm, stack), SwarmStack(swarm, stack, target.settings.swarm, say)
