@@ -606,7 +606,7 @@ def test_an_empty_scanner_list_or_gate_is_a_config_error(
     assert result.code == 2
     assert result.err.splitlines()[0] == (
         f"error: {project.resolve() / 'pyproject.toml'}: [tool.conveyor.scan] key '{key}': "
-        "List should have at least 1 item after validation, not 0"
+        "Expected `array` of length >= 1"
     )
     assert "scan gate passed" not in result.out
     assert not (project / "reports").exists()

@@ -478,7 +478,10 @@ def test_a_gpl_dependency_fails_licenses_unless_allowed(
     ("line", "expected"),
     [
         ('srcs = ["src"]', "[tool.conveyor] key 'srcs': unknown key"),
-        ("coverage-fail-under = 150", "[tool.conveyor] key 'coverage-fail-under': Input should"),
+        (
+            "coverage-fail-under = 150",
+            "[tool.conveyor] key 'coverage-fail-under': Expected `float` <= 100.0",
+        ),
     ],
 )
 def test_a_bad_key_stops_before_any_session(clean: Path, line: str, expected: str) -> None:
