@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]
 Kind = Literal["vuln", "secret", "misconfig"]
@@ -33,14 +33,12 @@ def fingerprint_of(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class Finding(BaseModel):
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
     """One issue a scanner reported.
 
     `scan` names the run that found it (e.g. "trivy-image", "gitleaks"), `rule_id` is the
     CVE / check / rule id, `path` is repo-relative where the scanner gave one.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     tool: str
     scan: str
@@ -50,13 +48,13 @@ class Finding(BaseModel):
     severity: Severity
     title: str
     path: str = ""
-    line: int | None = None
+    line: Optional[int] = None
     fingerprint: str
-    package: str | None = None
-    installed_version: str | None = None
-    fixed_version: str | None = None
-    url: str | None = None
-    commit: str | None = None
+    package: Optional[str] = None
+    installed_version: Optional[str] = None
+    fixed_version: Optional[str] = None
+    url: Optional[str] = None
+    commit: Optional[str] = None
     seen_by: tuple[str, ...] = ()
 
     @property
@@ -100,4 +98,4 @@ def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
         merged.setdefault(key, finding)
         seen = scans.setdefault(key, [])
         seen += [scan for scan in finding.scans if scan not in seen]
-    return [f.model_copy(update={"seen_by": tuple(scans[k])}) for k, f in merged.items()]
+    return [msgspec.structs.replace(f, seen_by=tuple(scans[k])) for k, f in merged.items()]

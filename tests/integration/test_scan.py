@@ -237,7 +237,8 @@ def test_bad_allowlist_entry_is_one_line(git_project: Path, run_task: RunTask) -
     assert result.code == 2
     first = result.err.splitlines()[0]
     assert (
-        ".conveyor-allow.toml: [[allow]] entry 1 (id=CVE-2024-1): reason: Field required" in first
+        ".conveyor-allow.toml: [[allow]] entry 1 (id=CVE-2024-1): reason: required, but not set"
+        in first
     )
 
 
@@ -646,12 +647,12 @@ def _wrapper(path: Path, real: str, corrupt: str) -> Path:
 @pytest.mark.parametrize(
     ("corrupt", "problem"),
     [
-        ("{}", "SchemaVersion: Field required"),
-        ('{"Results": null}', "SchemaVersion: Field required"),
+        ("{}", "SchemaVersion: required, but not set"),
+        ('{"Results": null}', "Results: Expected `array`, got `null`"),
         (
             '{"SchemaVersion": 2, "ArtifactName": "x", "ArtifactType": "filesystem", '
             '"Results": null}',
-            "Results: Input should be a valid list",
+            "Results: Expected `array`, got `null`",
         ),
     ],
 )
@@ -678,7 +679,7 @@ def test_a_trivy_report_without_trivys_shape_exits_2(
         ('{"leaks": 2}', "gitleaks: report is not a JSON list"),
         (
             '[{"RuleID": "aws-access-token"}]',
-            "gitleaks: report item 0 does not have gitleaks' shape (File: Field required)",
+            "gitleaks: report item 0 does not have gitleaks' shape (File: required, but not set)",
         ),
         ("", "gitleaks: wrote no valid JSON report"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conveyor.errors import ConfigError
@@ -25,7 +26,7 @@ def finding(**overrides: object) -> Finding:
         "fingerprint": "fp-1",
     }
     values.update(overrides)
-    return Finding.model_validate(values)
+    return msgspec.convert(values, Finding)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -71,7 +72,7 @@ def test_entry_expiry_and_label() -> None:
     [
         (
             '[[allow]]\nid = "CVE-1"\nexpires = 2030-01-01\n',
-            "entry 1 (id=CVE-1): reason: Field required",
+            "entry 1 (id=CVE-1): reason: required, but not set",
         ),
         (
             '[[allow]]\nid = "CVE-1"\nreason = "ok ok"\nexpires = "soon"\n',
@@ -81,7 +82,23 @@ def test_entry_expiry_and_label() -> None:
             '[[allow]]\nid = "CVE-1"\nreason = "ok ok"\nexpires = 2030-01-01\nowner = "me"\n',
             "owner: unknown key",
         ),
-        ('[[allow]]\nreason = "ok ok"\nexpires = 2030-01-01\n', "entry 1: id: Field required"),
+        (
+            '[[allow]]\nreason = "ok ok"\nexpires = 2030-01-01\n',
+            "entry 1: id: required, but not set",
+        ),
+        (
+            '[[allow]]\nid = "CVE-1"\nreason = "ok ok"\nexpires = 2030-01-01T00:00:00\n',
+            "entry 1 (id=CVE-1): expires: Expected `date`, got `datetime`",
+        ),
+        (
+            '[[allow]]\nid = ""\nreason = "ok ok"\nexpires = 2030-01-01\n',
+            "entry 1 (id=): id: Expected `str` of length >= 1",
+        ),
+        (
+            '[[allow]]\nid = "CVE-1"\nreason = "ok"\nexpires = 2030-01-01\n',
+            "entry 1 (id=CVE-1): reason: Expected `str` of length >= 3",
+        ),
+        ("allow = [3]\n", "entry 1: entry: Expected `object`, got `int`"),
         ("allow = 3\n", "'allow' must be an array of tables"),
         ("[other]\nx = 1\n", "unknown top-level key(s) ['other']"),
         ("[[allow]\n", "invalid TOML"),

@@ -7,6 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
+import msgspec
 import pytest
 from rich.console import Console
 
@@ -212,7 +213,7 @@ def test_the_releases_table_shows_colours_when_a_release_has_them() -> None:
     text = console.export_text()
     assert "colour" in text
     assert "app=green" in text
-    plain = coloured.model_copy(update={"colours": {}})
+    plain = msgspec.structs.replace(coloured, colours={})
     console = Console(width=200, record=True)
     console.print(releases_table([plain], plain))
     assert "colour" not in console.export_text()

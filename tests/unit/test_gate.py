@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
+
 from conveyor.findings import Finding
 from conveyor.policy.allowlist import AllowEntry, Allowlist
 from conveyor.policy.gate import blocks, evaluate
@@ -12,7 +14,7 @@ TODAY = date(2026, 6, 1)
 
 
 def finding(rule: str, severity: str = "HIGH", kind: str = "misconfig", path: str = "a") -> Finding:
-    return Finding.model_validate(
+    return msgspec.convert(
         {
             "tool": "trivy",
             "scan": "trivy-fs",
@@ -23,7 +25,8 @@ def finding(rule: str, severity: str = "HIGH", kind: str = "misconfig", path: st
             "title": rule,
             "path": path,
             "fingerprint": f"fp-{rule}",
-        }
+        },
+        Finding,
     )
 
 

@@ -7,6 +7,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import msgspec
 import pytest
 from rich.console import Console
 
@@ -18,7 +19,7 @@ from conveyor.reports.scan import TABLE_ROWS, ScanRun, VulnDb, print_table, writ
 
 
 def finding(rule: str, severity: str = "HIGH", scan: str = "trivy-fs") -> Finding:
-    return Finding.model_validate(
+    return msgspec.convert(
         {
             "tool": "trivy",
             "scan": scan,
@@ -29,7 +30,8 @@ def finding(rule: str, severity: str = "HIGH", scan: str = "trivy-fs") -> Findin
             "title": f"[bold]{rule}[/bold] title",
             "path": "docker/Dockerfile",
             "fingerprint": f"fp-{rule}",
-        }
+        },
+        Finding,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conveyor.errors import ToolFailedError
@@ -63,7 +64,7 @@ def test_parse_report_keeps_no_secret_text() -> None:
     assert first.line == 4
     assert first.commit == "1e0c9ada41cf2527c8d2b6457d2f5d4edf59df21"
     assert first.fingerprint.endswith(":settings.ini:aws-access-token:4")
-    assert "REDACTED" not in first.model_dump_json()
+    assert b"REDACTED" not in msgspec.json.encode(first)
     assert second.line is None
     assert second.commit is None
     assert len(second.fingerprint) == 16
@@ -79,9 +80,9 @@ def test_parse_report_rejects_non_list() -> None:
     ("item", "problem"),
     [
         ("not a mapping", "not a JSON object"),
-        ({**REPORT[0], "RuleID": None}, "RuleID: Input should be a valid string"),
-        ({k: v for k, v in REPORT[0].items() if k != "File"}, "File: Field required"),
-        ({**REPORT[0], "StartLine": "4"}, "StartLine: Input should be a valid integer"),
+        ({**REPORT[0], "RuleID": None}, "RuleID: Expected `str`, got `null`"),
+        ({k: v for k, v in REPORT[0].items() if k != "File"}, "File: required, but not set"),
+        ({**REPORT[0], "StartLine": "4"}, "StartLine: Expected `int`, got `str`"),
     ],
 )
 def test_an_item_without_gitleaks_shape_is_a_tool_failure(item: object, problem: str) -> None:

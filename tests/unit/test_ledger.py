@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from conveyor.deploy.ledger import (
@@ -32,11 +33,12 @@ FILES = [ComposeFile(path="docker/compose.yaml", text="services:\n  app:\n    im
 def release(
     release_id: int, services: dict[str, ServiceImage], outcome: str = "deployed"
 ) -> Release:
-    return Release.model_validate(
+    return msgspec.convert(
         {
             "id": release_id, "env": "staging", "project": "demo", "services": services,
             "created_at": "2026-01-01T00:00:00+00:00", "by": "me@host", "outcome": outcome,
-        }
+        },
+        Release,
     )  # fmt: skip
 
 
@@ -50,14 +52,13 @@ def container(
 
 
 def test_a_record_round_trips_through_volume_labels() -> None:
-    original = release(4, V1).model_copy(
-        update={
-            "compose_files": FILES,
-            "git_sha": "abc",
-            "env_files": ["docker/staging.env", "app.env"],
-            "variables": {"APP_TAG": "1.2"},
-            "restored_from": 2,
-        }
+    original = msgspec.structs.replace(
+        release(4, V1),
+        compose_files=FILES,
+        git_sha="abc",
+        env_files=["docker/staging.env", "app.env"],
+        variables={"APP_TAG": "1.2"},
+        restored_from=2,
     )
     labels = record_labels(original)
     assert labels[PROJECT_LABEL] == "demo"
@@ -70,17 +71,56 @@ def test_a_record_round_trips_through_volume_labels() -> None:
 
 
 def test_a_record_of_an_older_version_loads_without_its_rendered_config() -> None:
-    old = release(1, V1).model_dump() | {"config": "services: {app: {environment: {PW: x}}}"}
+    old = msgspec.to_builtins(release(1, V1)) | {
+        "config": "services: {app: {environment: {PW: x}}}"
+    }
     labels = {RECORD_LABEL: json.dumps(old)}
     back = parse_record(EngineRecord(name="v", id="", labels=labels))
     assert back.compose_files == []
-    assert "config" not in back.model_dump()
+    assert "config" not in msgspec.structs.asdict(back)
+
+
+# A record as the pydantic-based versions wrote it (volume labels and swarm configs hold these).
+WRITTEN_BEFORE = (
+    '{"id":7,"env":"staging","project":"démo","services":{"app":{"image":"demo:1",'
+    '"image_id":"sha256:1"}},"git_sha":null,"created_at":"2026-01-01T00:00:00+00:00",'
+    '"by":"me@host","outcome":"rolled-back","note":"tab\\t \\"quoted\\" é ✓",'
+    '"compose_files":[{"path":"c.yaml","text":"services:\\n  app: {image: ${IMG}}\\n"}],'
+    '"env_files":["a.env"],"variables":{"TAG":"1"},"restored_from":3,"colours":{"app":"blue"}}'
+)
+
+
+def test_a_record_written_by_earlier_versions_loads_and_is_written_the_same_way() -> None:
+    back = parse_record(EngineRecord(name="v", id="", labels={RECORD_LABEL: WRITTEN_BEFORE}))
+    assert (back.id, back.project, back.git_sha, back.outcome) == (7, "démo", None, "rolled-back")
+    assert back.note == 'tab\t "quoted" é ✓'
+    assert back.compose_files == [
+        ComposeFile(path="c.yaml", text="services:\n  app: {image: ${IMG}}\n")
+    ]
+    assert (back.restored_from, back.colours) == (3, {"app": "blue"})
+    assert record_labels(back)[RECORD_LABEL] == WRITTEN_BEFORE
+
+
+@pytest.mark.parametrize(
+    ("record", "problem"),
+    [
+        ('{"id": "7"}', "(Expected `int`, got `str` - at `$.id`)"),
+        (WRITTEN_BEFORE.replace('"rolled-back"', '"gone"'), "(Invalid enum value 'gone' - at"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_names_its_volume_and_the_key(
+    record: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_record(EngineRecord(name="v", id="", labels={RECORD_LABEL: record}))
+    assert info.value.message.startswith("volume v: unreadable release record (")
+    assert problem in info.value.message
 
 
 def test_a_large_record_is_stored_gzipped_and_read_back() -> None:
     big = "services:\n" + "".join(f"  s{i}:\n    image: demo:{i}\n" for i in range(5000))
-    original = release(5, V1).model_copy(
-        update={"compose_files": [ComposeFile(path="c.yaml", text=big)]}
+    original = msgspec.structs.replace(
+        release(5, V1), compose_files=[ComposeFile(path="c.yaml", text=big)]
     )
     labels = record_labels(original)
     assert len(labels[RECORD_LABEL]) < len(big) / 4

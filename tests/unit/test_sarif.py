@@ -6,6 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import msgspec
+
 from conveyor.findings import Finding
 from conveyor.policy.allowlist import AllowEntry
 from conveyor.policy.gate import Decision
@@ -29,7 +31,7 @@ def finding(rule: str, **overrides: object) -> Finding:
         "url": "https://avd.aquasec.com/x",
     }
     values.update(overrides)
-    return Finding.model_validate(values)
+    return msgspec.convert(values, Finding)
 
 
 def test_run_has_rules_results_and_category() -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, Optional, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
 
 from conveyor.deploy.plan import COLOUR_LABEL
 from conveyor.errors import ConfigError
@@ -44,43 +44,38 @@ PLAIN_RECORD_MAX = 64_000  # Linux caps one argv string at 128 KiB
 GZIP_PREFIX = "gzip+base64:"
 
 
-class ServiceImage(BaseModel):
+class ServiceImage(msgspec.Struct, frozen=True, kw_only=True):
     """The image one service ran: the reference compose used and the image ID behind it."""
-
-    model_config = ConfigDict(frozen=True)
 
     image: str
     image_id: str
 
 
-class ComposeFile(BaseModel):
+class ComposeFile(msgspec.Struct, frozen=True, kw_only=True):
     """One compose file as written: its path relative to the project, and its text."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: str
     text: str
 
 
-class Release(BaseModel):
+class Release(msgspec.Struct, frozen=True, kw_only=True):
     """One entry of the ledger (records of older versions load without their extra keys)."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: int
     env: str
     project: str
     services: dict[str, ServiceImage]
-    git_sha: Optional[str] = None  # noqa: UP045 - pydantic evaluates it on Python 3.9
+    git_sha: Optional[str] = None
     created_at: str
     by: str
     outcome: Outcome
     note: str = ""
-    compose_files: list[ComposeFile] = Field(default_factory=list)
-    env_files: list[str] = Field(default_factory=list)  # names only, relative to the project
-    variables: dict[str, str] = Field(default_factory=dict)  # the tag variable, never secrets
-    restored_from: Optional[int] = None  # noqa: UP045 - the release a rollback brought back
-    colours: dict[str, str] = Field(default_factory=dict)  # service -> colour that served it
+    # msgspec copies empty list and dict defaults for each instance.
+    compose_files: list[ComposeFile] = []
+    env_files: list[str] = []  # names only, relative to the project
+    variables: dict[str, str] = {}  # the tag variable, never secrets
+    restored_from: Optional[int] = None  # the release a rollback brought back
+    colours: dict[str, str] = {}  # service -> colour that served it
 
     def same_images(self, services: Mapping[str, ServiceImage]) -> bool:
         """True when `services` run exactly this release's image IDs."""
@@ -139,7 +134,7 @@ def record_labels(release: Release) -> dict[str, str]:
     The record is plain JSON (readable with `docker volume inspect`) unless it would be too
     long for one command-line argument; then it is stored gzipped.
     """
-    record = release.model_dump_json()
+    record = msgspec.json.encode(release).decode("utf-8")
     if len(record) > PLAIN_RECORD_MAX:
         packed = base64.b64encode(gzip.compress(record.encode("utf-8"), mtime=0))
         record = GZIP_PREFIX + packed.decode("ascii")
@@ -158,8 +153,8 @@ def parse_record(volume: EngineRecord) -> Release:
         if record.startswith(GZIP_PREFIX):  # JSON never starts so
             packed = base64.b64decode(record[len(GZIP_PREFIX) :], validate=True)
             record = gzip.decompress(packed).decode("utf-8")
-        return Release.model_validate_json(record)
-    except (ValidationError, ValueError, OSError, EOFError, zlib.error) as exc:
+        return msgspec.json.decode(record, type=Release)
+    except (msgspec.DecodeError, ValueError, OSError, EOFError, zlib.error) as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(
             f"volume {volume.name}: unreadable release record ({first})",

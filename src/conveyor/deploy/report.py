@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from conveyor.deploy.ledger import Release
 from conveyor.deploy.orchestrate import DeployResult
 from conveyor.deploy.target import Target
@@ -27,7 +29,7 @@ def release_summary(release: Release | None) -> dict[str, Any] | None:
         "created_at": release.created_at,
         "by": release.by,
         "note": release.note,
-        "services": {k: v.model_dump() for k, v in sorted(release.services.items())},
+        "services": {k: msgspec.structs.asdict(v) for k, v in sorted(release.services.items())},
         "compose_files": [f.path for f in release.compose_files],
         "env_files": list(release.env_files),
         "restored_from": release.restored_from,

@@ -10,15 +10,18 @@ expires = 2026-06-30          # after this date the entry fails the gate
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
+from msgspec import Meta
 
 from conveyor.errors import ConfigError
 from conveyor.findings import Finding
+from conveyor.shapes import where_and_what
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,14 +31,12 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
 EXAMPLE = 'add: [[allow]] id = "CVE-…" reason = "why it is safe" expires = 2026-12-31'
 
 
-class AllowEntry(BaseModel):
+class AllowEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One accepted finding: what, where (optional), why, and until when."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(min_length=1)
-    path: str | None = None
-    reason: str = Field(min_length=3)
+    id: Annotated[str, Meta(min_length=1)]
+    path: Optional[str] = None
+    reason: Annotated[str, Meta(min_length=3)]
     expires: date
 
     def matches(self, finding: Finding) -> bool:
@@ -56,10 +57,9 @@ class AllowEntry(BaseModel):
         return f"{self.id}{where} (expires {self.expires.isoformat()})"
 
 
-class Allowlist(BaseModel):
+@dataclass(frozen=True)
+class Allowlist:
     """The parsed file: its path (for messages) and entries in file order."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     source: Path | None = None
     entries: tuple[AllowEntry, ...] = ()
@@ -96,11 +96,10 @@ def _entry(path: Path, index: int, item: Any) -> AllowEntry:
     if isinstance(item, dict) and isinstance(item.get("id"), str):
         name += f" (id={item['id']})"
     try:
-        return AllowEntry.model_validate(item)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: "
-            f"{'unknown key' if err['type'] == 'extra_forbidden' else err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{path}: [[allow]] {name}: {problems}", hint=EXAMPLE) from None
+        # A string date ("2026-06-30") is read as one; a TOML datetime is not a date.
+        return msgspec.convert(item, AllowEntry, strict=True)
+    except msgspec.ValidationError as exc:
+        where, what = where_and_what(exc)
+        raise ConfigError(
+            f"{path}: [[allow]] {name}: {where or 'entry'}: {what}", hint=EXAMPLE
+        ) from None

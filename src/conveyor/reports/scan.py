@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -163,7 +164,7 @@ def summary_document(
         ],
         "findings": [
             {
-                **d.finding.model_dump(),
+                **msgspec.structs.asdict(d.finding),
                 "status": d.status,
                 "allowlist_entry": d.entry.label if d.entry else None,
                 "allowlist_reason": d.entry.reason if d.entry else None,

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import msgspec
 
 from conveyor.errors import ToolFailedError
 from conveyor.findings import Finding, Severity, fingerprint_of
 from conveyor.runner import DEFAULT_RUNNER, Runner, stderr_tail
+from conveyor.shapes import where_and_what
 from conveyor.tools.discovery import GITLEAKS, discover
 from conveyor.tools.trivy import read_json
 
@@ -59,10 +60,9 @@ def git_dir(work_tree: Path) -> Path:
     return dot_git
 
 
-class GitleaksLeak(BaseModel):
-    """One item of gitleaks' JSON report: the keys Conveyor reads, with their types."""
-
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+class GitleaksLeak(msgspec.Struct, frozen=True):
+    """One item of gitleaks' JSON report: the keys Conveyor reads, with their types (read
+    strictly; keys Conveyor does not read, `Secret` and `Match` among them, are dropped)."""
 
     RuleID: str
     File: str
@@ -168,11 +168,10 @@ def parse_report(data: Any, target: str, stderr: str = "") -> list[Finding]:
     leaks = []
     for index, item in enumerate(data):
         try:
-            leaks.append(GitleaksLeak.model_validate(item))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            problem = f"{where}: {first['msg']}" if where else "not a JSON object"
+            leaks.append(msgspec.convert(item, GitleaksLeak, strict=True))
+        except msgspec.ValidationError as exc:
+            where, what = where_and_what(exc)
+            problem = f"{where}: {what}" if where else "not a JSON object"
             raise ToolFailedError(
                 f"gitleaks: report item {index} does not have gitleaks' shape ({problem})",
                 hint=stderr_tail(stderr) or "run the same gitleaks command by hand",

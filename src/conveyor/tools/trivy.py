@@ -20,11 +20,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+import msgspec
 
 from conveyor.errors import ConveyorError, ToolFailedError
 from conveyor.findings import SEVERITIES, Finding, Kind, fingerprint_of, severity_of
 from conveyor.runner import DEFAULT_RUNNER, Runner, stderr_tail
+from conveyor.shapes import where_and_what
 from conveyor.tools.discovery import TRIVY, discover
 
 Command = Literal["image", "fs", "config"]
@@ -238,13 +239,12 @@ def read_json(report: Path, tool: str, stderr: str) -> Any:
         ) from None
 
 
-class _Record(BaseModel):
-    """A piece of trivy's JSON: the keys Conveyor reads must be there, with their types."""
+class _Record(msgspec.Struct, frozen=True):
+    """A piece of trivy's JSON: the keys Conveyor reads must be there, with their types (read
+    strictly, see read_report); keys Conveyor does not read are dropped."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
 
-
-class _Vulnerability(_Record):
+class _Vulnerability(_Record, frozen=True):
     VulnerabilityID: str
     PkgName: str
     Severity: str
@@ -255,57 +255,55 @@ class _Vulnerability(_Record):
     PrimaryURL: str = ""
 
 
-class _Cause(_Record):
+class _Cause(_Record, frozen=True):
     StartLine: int = 0
 
 
-class _Misconfiguration(_Record):
+class _Misconfiguration(_Record, frozen=True):
     ID: str
     Severity: str
     Status: str
     Title: str = ""
     Message: str = ""
     PrimaryURL: str = ""
-    CauseMetadata: _Cause = Field(default_factory=_Cause)
+    CauseMetadata: _Cause = _Cause()  # frozen: one shared default is safe
 
 
-class _Secret(_Record):
+class _Secret(_Record, frozen=True):
     RuleID: str
     Severity: str
     StartLine: int
     Title: str = ""
 
 
-class _Result(_Record):
+class _Result(_Record, frozen=True):
     Target: str
     Class: str
-    Vulnerabilities: list[_Vulnerability] = Field(default_factory=list)
-    Misconfigurations: list[_Misconfiguration] = Field(default_factory=list)
-    Secrets: list[_Secret] = Field(default_factory=list)
+    Vulnerabilities: list[_Vulnerability] = []
+    Misconfigurations: list[_Misconfiguration] = []
+    Secrets: list[_Secret] = []
 
 
-class TrivyReport(_Record):
+class TrivyReport(_Record, frozen=True):
     """Trivy's JSON report (schema 2). Trivy leaves `Results` out when it has none; it never
     writes null or an object without its schema version and artifact."""
 
     SchemaVersion: Literal[2]
     ArtifactName: str
     ArtifactType: str
-    Results: list[_Result] = Field(default_factory=list)
+    Results: list[_Result] = []
 
 
-def _shape_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    if not first["loc"]:
-        return "not a JSON object"
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+def _shape_problem(error: msgspec.ValidationError) -> str:
+    where, what = where_and_what(error)
+    return f"{where}: {what}" if where else "not a JSON object"
 
 
 def read_report(data: Any, scan: TrivyScan, stderr: str = "") -> TrivyReport:
     """`data` as a TrivyReport, or ToolFailedError (with stderr's tail) naming what is off."""
     try:
-        return TrivyReport.model_validate(data)
-    except ValidationError as exc:
+        return msgspec.convert(data, TrivyReport, strict=True)
+    except msgspec.ValidationError as exc:
         raise ToolFailedError(
             f"trivy {scan.command} ({scan.name}): report does not have trivy's shape "
             f"({_shape_problem(exc)})",
