@@ -2,8 +2,8 @@
 
 Every section is a frozen msgspec Struct that refuses unknown keys, so a typo stops the run
 with one line naming the file, the key and what is allowed, before any session or task runs.
-msgspec, not pydantic: every nox run imports this module, and pydantic's import and schema
-building cost ~0.1 s of each run's start-up.
+Conveyor validates with msgspec because every nox run imports this module: pydantic's import
+and schema building cost about 0.1 s of each run's start-up.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import msgspec
 from msgspec import Meta, Struct, field
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from conveyor import shapes
 from conveyor.errors import ConfigError
+from conveyor.shapes import ANY_KEY, UNKNOWN_KEY, Step
 from conveyor.validate import host_problem
 
 if sys.version_info >= (3, 11):
@@ -476,47 +478,16 @@ def _value_checks(annotation: Any) -> tuple[bool, list[Callable[[str], None]]]:
     return many, [m for m in getattr(annotation, "__metadata__", ()) if callable(m)]
 
 
-Step = Union[str, int]
-"""A step of a path into a table: a key, or an index into an array."""
-ANY_KEY = "[...]"
-"""msgspec's step to an entry of a dict, whatever its key."""
-UNKNOWN_KEY = "unknown key"
-_STEP = r"\.[^.\[`]+|\[(?:\d+|\.\.\.)\]"
-_AT_PATH = re.compile(rf"(?P<problem>.*) - at `\$(?P<path>(?:{_STEP})*)`", re.DOTALL)
-_KEY_PROBLEMS = (  # msgspec names these keys in the message, not in the path
-    (re.compile(r"Object contains unknown field `(?P<key>.*)`", re.DOTALL), UNKNOWN_KEY),
-    (
-        re.compile(r"Object missing required field `(?P<key>.*)`", re.DOTALL),
-        "required, but not set",
-    ),
-)
 _INVALID = re.compile(r"key `(?P<key>[^`]+)`: (?P<problem>.*)", re.DOTALL)  # see `_invalid`
 
 
-def _path_steps(path: str) -> list[Step]:
-    """'.deploy.smoke[0].path' -> ['deploy', 'smoke', 0, 'path']; '[...]' -> ANY_KEY."""
-    return [
-        ANY_KEY if step == ANY_KEY else int(step[1:-1]) if step[0] == "[" else step[1:]
-        for step in re.findall(_STEP, path)
-    ]
-
-
 def error_steps(message: str) -> tuple[list[Step], str]:
-    """(steps to the key, what is wrong with it) from a msgspec ValidationError message.
-
-    msgspec ends a message with the path of the value (" - at `$.deploy.smoke[0].path`"),
-    but names an unknown or missing key, and the key of a __post_init__ problem (`_invalid`),
-    in the message itself.
-    """
-    at = _AT_PATH.fullmatch(message)
-    problem, steps = (at["problem"], _path_steps(at["path"])) if at else (message, [])
-    for pattern, what in _KEY_PROBLEMS:
-        named = pattern.fullmatch(problem)
-        if named:
-            return [*steps, named["key"]], what
+    """(steps to the key, what is wrong with it) from a msgspec ValidationError message; a
+    __post_init__ problem (`_invalid`) names its key in the message."""
+    steps, problem = shapes.error_steps(message)
     invalid = _INVALID.fullmatch(problem)
     if invalid:
-        return [*steps, *_path_steps("." + invalid["key"])], invalid["problem"]
+        return [*steps, *shapes.path_steps("." + invalid["key"])], invalid["problem"]
     return steps, problem
 
 

@@ -9,7 +9,6 @@ import msgspec.inspect
 import pytest
 
 from conveyor.config import (
-    ANY_KEY,
     SUPPORTED_PYTHONS,
     DeploySettings,
     DockerSettings,
@@ -20,6 +19,7 @@ from conveyor.config import (
     pythons_for,
 )
 from conveyor.errors import ConfigError
+from conveyor.shapes import ANY_KEY
 
 
 def write(root: Path, text: str) -> Path:
