@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import conveyor
 from conveyor.interpreters import discover, install_hint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,6 +149,10 @@ class Bench:
         path += [str(Path(self.uv).parent), env["PATH"]]
         extra = dict(item.split("=", 1) for item in args.env)
         self.env = {**env, **extra, "PATH": os.pathsep.join(path), "UV": self.uv}
+        # An installed Conveyor carries its bytecode (pip and uv compile at install time); this
+        # checkout's would otherwise be compiled on every run where PYTHONDONTWRITEBYTECODE is set.
+        package = str(Path(conveyor.__file__).parent)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", package], check=True)
         self.work = scratch_copy(args.project.resolve(), tmp / "project")
         self.timer = Timer(self.work, self.env)
         if not (self.work / "noxfile.py").is_file():
