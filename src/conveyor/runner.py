@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,6 +16,8 @@ from conveyor.errors import ToolFailedError, ToolNotFoundError
 STDERR_TAIL_LINES = 20
 STREAM_TAIL_LINES = 40
 MASK = "*****"
+_GROUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""What a terminal or a CI runner sends a whole process group."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Runner:
 
         `new_session` starts the program in its own session (process group), so a Ctrl-C
         in the terminal reaches only Conveyor, which decides what to stop, not the program.
+        A Ctrl-C that lands in the instant between the fork and the program leaving the group
+        still kills it; such a program, ended by SIGINT or SIGTERM, is run once more.
         `unset_env` names inherited variables the program must not see.
         """
         args = tuple(os.fspath(a) for a in argv)
@@ -70,17 +75,20 @@ class Runner:
             print(f"$ {self.describe(args)}", flush=True)
         started = time.perf_counter()
         try:
-            proc = subprocess.run(
-                args,
-                cwd=cwd,
-                env=full_env,
-                capture_output=capture,
-                text=True,
-                timeout=timeout,
-                input=input_text,
-                check=False,
-                start_new_session=new_session,
-            )
+            for _ in range(2 if new_session else 1):
+                proc = subprocess.run(
+                    args,
+                    cwd=cwd,
+                    env=full_env,
+                    capture_output=capture,
+                    text=True,
+                    timeout=timeout,
+                    input=input_text,
+                    check=False,
+                    start_new_session=new_session,
+                )
+                if -proc.returncode not in _GROUP_SIGNALS:
+                    break
         except FileNotFoundError as exc:
             raise ToolNotFoundError(
                 f"{name}: program not found ({args[0]})",

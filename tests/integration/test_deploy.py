@@ -14,10 +14,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from invoke.exceptions import Exit
@@ -36,6 +37,7 @@ from conveyor.deploy.lock import (
 from conveyor.deploy.orchestrate import Deployer
 from conveyor.deploy.target import resolve_target
 from conveyor.errors import ConfigError, ToolFailedError
+from conveyor.runner import Completed, Runner
 from conveyor.tasks.deploy import deploy, releases, rollback
 from conveyor.tools.compose import Compose, ComposeTarget
 from tests.conftest import unavailable
@@ -665,3 +667,31 @@ def test_sigterm_while_waiting_for_the_lock_stops_and_leaves_no_lock(live: DemoT
         assert live.lock_holder()["io.conveyor.lock.pid"] == str(os.getpid())  # still ours
     assert live.lock_holder() == {}
     assert live.containers() == containers
+
+
+class RefusesFailedRecords(Runner):
+    """The real runner, except that the engine refuses the ledger volume of a failed release
+    (a write that fails while a deploy is going wrong)."""
+
+    def run(self, argv: Sequence[str | os.PathLike[str]], **kwargs: Any) -> Completed:
+        text = [os.fspath(a) for a in argv]
+        if "volume" in text and "create" in text and '"outcome":"failed"' in " ".join(text):
+            raise ToolFailedError("docker: exited 1: docker volume create", hint="disk full")
+        return super().run(argv, **kwargs)
+
+
+def test_a_ledger_write_that_fails_does_not_stop_the_rollback(
+    live: DemoTarget, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = live.serving_release()
+    resolved = resolve_target(load_project(live.root), "staging", BAD)
+    runner = RefusesFailedRecords()
+    compose = Compose(resolved.compose, runner=runner, new_session=True)
+    result = Deployer(resolved, root=str(live.root), compose=compose).deploy()
+    assert not result.ok
+    assert result.restored is not None
+    assert not result.rollback_error
+    assert live.serving_release() == before
+    assert "could not be recorded in the ledger; rolling back all the same" in (
+        capsys.readouterr().err
+    )

@@ -414,18 +414,30 @@ class Deployer:
         smoke: list[SmokeResult],
         plan: ReleasePlan,
     ) -> DeployResult:
-        """Restore `previous` (or remove the failed first release) and wait for health."""
+        """Restore `previous` (or remove the failed first release) and wait for health.
+
+        The failed attempt is recorded first; when even that fails, the rollback still runs
+        (what serves matters more than its history) and the report says what is missing.
+        """
         attempted = {
             name: ServiceImage(image=failed.images[name], image_id=failed.image_ids[name])
             for name in failed.images
         }
-        self.ledger.record(
-            attempted,
-            outcome="failed",
-            git_sha=git_sha(self.runner, self.root),
-            note=failure[:300],
-            source=failed.source,
-        )
+        try:
+            self.ledger.record(
+                attempted,
+                outcome="failed",
+                git_sha=git_sha(self.runner, self.root),
+                note=failure[:300],
+                source=failed.source,
+            )
+        except ConveyorError as exc:
+            self._say(
+                "the failed release could not be recorded in the ledger; rolling back all the "
+                f"same ({self.runner.mask(exc.hint or 'no output')})",
+                "warning:",
+                "yellow",
+            )
         self._say(self.runner.mask(failure), "deploy failed:", "red")
         if details:
             self._say(self.runner.mask(details))
