@@ -107,8 +107,8 @@ def sync(
         groups, python=python, only=only and not extras, project_root=project.root, extras=extras
     )
     stamp = venv / SYNC_STAMP
-    before = sync_state(project.root, argv, venv)
-    if before and stamp.is_file() and stamp.read_text(encoding="utf-8") == before:
+    before = sync_state(project.root, argv, venv) if stamp.is_file() else ""
+    if before and stamp.read_text(encoding="utf-8") == before:
         session.log(f"uv sync not needed: the venv is as its last sync from {LOCKFILE} left it")
     else:
         stamp.unlink(missing_ok=True)
@@ -123,8 +123,8 @@ def sync_state(root: Path, argv: Sequence[str], venv: Path) -> str:
     """What a sync of `argv` into `venv` depends on, with the venv's site-packages as it is
     (an install or removal changes its mtime); "" when that cannot be known for sure (metadata
     computed at build time, uv cache keys, no site-packages to watch)."""
-    pyproject = root / PYPROJECT
-    data: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    pyproject = (root / PYPROJECT).read_bytes()
+    data: dict[str, Any] = tomllib.loads(pyproject.decode("utf-8"))
     dynamic = data.get("project", {}).get("dynamic")
     cache_keys = data.get("tool", {}).get("uv", {}).get("cache-keys")
     site_packages = sorted(venv.glob("lib/python*/site-packages")) + sorted(
@@ -133,6 +133,6 @@ def sync_state(root: Path, argv: Sequence[str], venv: Path) -> str:
     if dynamic or cache_keys or (root / "setup.py").exists() or not site_packages:
         return ""
     sources = [
-        hashlib.sha256(path.read_bytes()).hexdigest() for path in (pyproject, root / LOCKFILE)
+        hashlib.sha256(raw).hexdigest() for raw in (pyproject, (root / LOCKFILE).read_bytes())
     ]
     return digest(list(argv), sources, [(str(p), p.stat().st_mtime_ns) for p in site_packages])
