@@ -320,6 +320,51 @@ def test_requires_python_admitting_nothing_supported_is_an_error(tmp_path: Path)
             "[tool.conveyor.deploy]\nsmoke = [{ path = '/h', status = '200' }]\n",
             "[tool.conveyor.deploy] key 'smoke[0].status': Expected `int`, got `str`",
         ),
+        (
+            "[tool.conveyor.deploy]\nlock-wait = inf\n",  # no upper bound: refused as infinite
+            "[tool.conveyor.deploy] key 'lock-wait': inf is not a finite number",
+        ),
+        (
+            "[tool.conveyor.deploy]\nsmoke = [{ deadline = inf }]\n",
+            "[tool.conveyor.deploy] key 'smoke[0].deadline': inf is not a finite number",
+        ),
+        # A bool is not an int, nor an int a bool.
+        (
+            "[tool.conveyor.scan]\njobs = true\n",
+            "[tool.conveyor.scan] key 'jobs': Expected `int`, got `bool`",
+        ),
+        (
+            "[tool.conveyor.deploy.environments.prod]\nport = true\n",
+            "[tool.conveyor.deploy.environments.prod] key 'port': Expected `int`, got `bool`",
+        ),
+        # Custom checks, through load_project.
+        (
+            '[tool.conveyor]\ntools-python = "3"\n',
+            "[tool.conveyor] key 'tools-python': '3' is not a Python version; write it as '3.12'",
+        ),
+        (
+            "[tool.conveyor]\npython = []\n",
+            "[tool.conveyor] key 'python': must list at least one version",
+        ),
+        (
+            '[tool.conveyor.deploy.environments.prod]\nhost = "https://app"\n'
+            '[tool.conveyor.deploy.environments.dev]\nhost = "::1"\n',
+            "[tool.conveyor.deploy.environments.prod] key 'host': 'https://app' is not a hostname",
+        ),
+        (
+            '[tool.conveyor]\ntest-runner = "nose"\n',
+            "[tool.conveyor] key 'test-runner': Invalid enum value 'nose'; expected 'pytest' or "
+            "'unittest'",
+        ),
+        (
+            '[tool.conveyor.deploy]\ntag-variable = "1TAG"\n',
+            "[tool.conveyor.deploy] key 'tag-variable': Expected `str` matching regex",
+        ),
+        (
+            # Not `float | null`: TOML has no null (an absent key is the default).
+            '[tool.conveyor]\ncoverage-fail-under = "high"\n',
+            "[tool.conveyor] key 'coverage-fail-under': Expected `float`, got `str`",
+        ),
     ],
 )
 def test_strict_values_name_file_table_and_key(tmp_path: Path, table: str, expected: str) -> None:
@@ -474,63 +519,6 @@ def test_every_float_setting_refuses_inf_and_nan() -> None:
         for value in (float("inf"), float("-inf"), float("nan")):
             with pytest.raises(msgspec.ValidationError):
                 msgspec.convert({key: value}, section, strict=True)
-
-
-@pytest.mark.parametrize(
-    ("table", "expected"),
-    [
-        (
-            "[tool.conveyor.deploy]\nlock-wait = inf\n",  # no upper bound: refused as infinite
-            "[tool.conveyor.deploy] key 'lock-wait': inf is not a finite number",
-        ),
-        (
-            "[tool.conveyor.deploy]\nsmoke = [{ deadline = inf }]\n",
-            "[tool.conveyor.deploy] key 'smoke[0].deadline': inf is not a finite number",
-        ),
-        # A bool is not an int, nor an int a bool.
-        (
-            "[tool.conveyor.scan]\njobs = true\n",
-            "[tool.conveyor.scan] key 'jobs': Expected `int`, got `bool`",
-        ),
-        (
-            "[tool.conveyor.deploy.environments.prod]\nport = true\n",
-            "[tool.conveyor.deploy.environments.prod] key 'port': Expected `int`, got `bool`",
-        ),
-        # Custom checks, through load_project.
-        (
-            '[tool.conveyor]\ntools-python = "3"\n',
-            "[tool.conveyor] key 'tools-python': '3' is not a Python version; write it as '3.12'",
-        ),
-        (
-            "[tool.conveyor]\npython = []\n",
-            "[tool.conveyor] key 'python': must list at least one version",
-        ),
-        (
-            '[tool.conveyor.deploy.environments.prod]\nhost = "https://app"\n'
-            '[tool.conveyor.deploy.environments.dev]\nhost = "::1"\n',
-            "[tool.conveyor.deploy.environments.prod] key 'host': 'https://app' is not a hostname",
-        ),
-        (
-            '[tool.conveyor]\ntest-runner = "nose"\n',
-            "[tool.conveyor] key 'test-runner': Invalid enum value 'nose'; expected 'pytest' or "
-            "'unittest'",
-        ),
-        (
-            '[tool.conveyor.deploy]\ntag-variable = "1TAG"\n',
-            "[tool.conveyor.deploy] key 'tag-variable': Expected `str` matching regex",
-        ),
-        (
-            # Not `float | null`: TOML has no null (an absent key is the default).
-            '[tool.conveyor]\ncoverage-fail-under = "high"\n',
-            "[tool.conveyor] key 'coverage-fail-under': Expected `float`, got `str`",
-        ),
-    ],
-)
-def test_more_values_name_file_table_and_key(tmp_path: Path, table: str, expected: str) -> None:
-    path = write(tmp_path, '[project]\nname = "svc"\n' + table)
-    with pytest.raises(ConfigError) as caught:
-        load_project(tmp_path)
-    assert caught.value.message.startswith(f"{path.resolve()}: {expected}")
 
 
 @pytest.mark.parametrize(
