@@ -4,6 +4,7 @@ change re-runs, and that a failure is never remembered."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,20 @@ def test_a_failure_is_never_cached_and_never_turns_green(project: Path) -> None:
     assert again.startswith("exit 0"), again
     assert unchanged(again) == set()  # its record was dropped by the failure: it ran
     assert (project / "reports" / f"junit-tests-{RUNNING}.xml").is_file()
+
+
+def test_install_only_installs_even_when_the_result_is_cached(project: Path) -> None:
+    session = f"tests-{RUNNING}"
+    assert nox(project, session).startswith("exit 0")
+    shutil.rmtree(project / ".nox")
+    prepared = nox(project, session, "--install-only")
+    assert prepared.startswith("exit 0"), prepared
+    assert unchanged(prepared) == set()
+    assert "uv sync --frozen" in prepared
+    assert (project / ".nox" / session.replace(".", "-") / "bin" / "pytest").is_file()
+    again = nox(project, session)
+    assert again.startswith("exit 0"), again
+    assert unchanged(again) == {session}  # the install changed no result: the record stayed
 
 
 def test_a_hit_puts_back_the_outputs_later_sessions_read(project: Path) -> None:

@@ -45,7 +45,10 @@ def define(
         cache = ResultCache(project.root, project.name, reports_dir=project.settings.reports_dir)
         label = session.name
         fingerprint = ""
-        if inputs.cacheable:
+        # `--install-only` prepares the venv: a cached result must not skip the install, and
+        # installing changes no result, so the record stays.
+        preparing = install_only(session)
+        if inputs.cacheable and not preparing:
             fingerprint = cache.fingerprint(
                 label,
                 inputs,
@@ -62,13 +65,14 @@ def define(
                 )
                 _COMPLETED.add(label)
                 return
-        cache.forget(label)
+        if not preparing:
+            cache.forget(label)
         session.env.update(project.settings.env)
         try:
             summary = body(session, project)
         except ConveyorError as exc:
             session.error(exc.render())
-        if summary is None or install_only(session):
+        if summary is None or preparing:
             return
         if inputs.cacheable:
             cache.store(label, fingerprint, summary, inputs.outputs_of(label))
