@@ -353,6 +353,19 @@ def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
     assert not (root / "reports" / "licenses.json").exists()
 
 
+@pytest.mark.parametrize("option", [["--no-venv"], ["--force-venv-backend", "none"]])
+def test_a_session_without_a_venv_fails_in_one_line(clean: Path, option: list[str]) -> None:
+    root = copy_of(clean, f"no-venv{len(option)}")
+    done = run_nox(root, *option, "-s", "lint")
+    assert done.returncode == 1
+    assert "Session lint aborted: lint: runs in its own venv, synced from uv.lock, and was " in (
+        done.stderr
+    )
+    assert "hint: drop that option; `nox -R` reuses the venvs" in done.stderr
+    assert "Traceback" not in output_of(done)
+    assert not (root / "reports" / "ruff.json").exists()
+
+
 def test_a_lint_error_fails_lint_and_is_never_fixed(clean: Path) -> None:
     root = copy_of(clean, "lint-error")
     pyproject = root / "pyproject.toml"

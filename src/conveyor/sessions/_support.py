@@ -41,6 +41,14 @@ def define(
     """Register `body` as a uv-backed nox session tagged `pipeline`, skipped while unchanged."""
 
     def session_func(session: nox.Session) -> None:
+        if session.venv_backend == "none":  # its tools come from uv.lock, into its venv
+            session.error(
+                ConveyorError(
+                    f"{session.name}: runs in its own venv, synced from uv.lock, and was given "
+                    "none (nox --no-venv or --force-venv-backend none)",
+                    hint="drop that option; `nox -R` reuses the venvs and skips the installs",
+                ).render()
+            )
         session.chdir(str(project.root))
         cache = ResultCache(project.root, project.name, reports_dir=project.settings.reports_dir)
         label = session.name
