@@ -38,9 +38,10 @@ def write_project(root: Path) -> Path:
     return root
 
 
-def nox(root: Path, *args: str, force: bool = False) -> str:
+def nox(root: Path, *args: str, force: bool = False, env: dict[str, str] | None = None) -> str:
     """Run nox on the project; the combined output (the exit code is asserted by callers)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "CONVEYOR_FORCE")}
+    ignored = ("VIRTUAL_ENV", "CONVEYOR_FORCE", "PYTEST_ADDOPTS")
+    env = {**{k: v for k, v in os.environ.items() if k not in ignored}, **(env or {})}
     if force:
         env["CONVEYOR_FORCE"] = "1"
     done = subprocess.run(
@@ -118,6 +119,23 @@ def test_a_failure_is_never_cached_and_never_turns_green(project: Path) -> None:
     assert again.startswith("exit 0"), again
     assert unchanged(again) == set()  # its record was dropped by the failure: it ran
     assert (project / "reports" / f"junit-tests-{RUNNING}.xml").is_file()
+
+
+def test_a_green_run_under_pytest_addopts_is_no_green_without_them(project: Path) -> None:
+    session = f"tests-{RUNNING}"
+    test = project / "tests" / "unit" / "test_calc.py"
+    test.write_text(
+        test.read_text() + "\n\ndef test_broken() -> None:\n    assert add(1, 1) == 3\n"
+    )
+    deselected = nox(
+        project, session, env={"PYTEST_ADDOPTS": "--deselect=tests/unit/test_calc.py::test_broken"}
+    )
+    assert deselected.startswith("exit 0"), deselected
+    assert "1 deselected" in deselected
+    plain = nox(project, session)
+    assert plain.startswith("exit 1"), plain  # ran again, and the broken test failed
+    assert unchanged(plain) == set()
+    assert "1 failed" in plain
 
 
 def test_install_only_installs_even_when_the_result_is_cached(project: Path) -> None:

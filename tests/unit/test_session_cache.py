@@ -11,7 +11,7 @@ import pytest
 
 import conveyor
 from conveyor.sessions import _cache
-from conveyor.sessions._cache import Inputs, ResultCache, forced
+from conveyor.sessions._cache import Inputs, ResultCache, environment_inputs, forced
 
 
 @pytest.fixture
@@ -98,6 +98,33 @@ def test_forget_drops_the_record(project: Path) -> None:
 )
 def test_conveyor_force_runs_everything(value: str, expected: bool) -> None:
     assert forced({"CONVEYOR_FORCE": value}) is expected
+
+
+def test_the_fingerprint_takes_the_variables_tools_read_and_ci() -> None:
+    environ = {
+        "PYTEST_ADDOPTS": "-k 'not slow'",
+        "COVERAGE_CORE": "sysmon",
+        "PYTHONPATH": "tasks",
+        "UV_INDEX_URL": "https://pypi.example/simple",
+        "CI": "true",
+        "RUFF_OUTPUT_FORMAT": "json",
+        "MYPYPATH": "stubs",
+        "HOME": "/root",
+        "PATH": "/usr/bin",
+        "TERM": "xterm",
+        "CONVEYOR_FORCE": "1",
+        "UV_RUN_RECURSION_DEPTH": "1",
+        "NOT_CI": "1",
+    }
+    assert environment_inputs(environ) == {
+        "PYTEST_ADDOPTS": "-k 'not slow'",
+        "COVERAGE_CORE": "sysmon",
+        "PYTHONPATH": "tasks",
+        "UV_INDEX_URL": "https://pypi.example/simple",
+        "CI": "true",
+        "RUFF_OUTPUT_FORMAT": "json",
+        "MYPYPATH": "stubs",
+    }
 
 
 def test_conveyors_code_identity_follows_its_sources_not_their_bytecode(

@@ -2,11 +2,12 @@
 
 Each session declares what can change its result (`Inputs`): the files it reads, the
 dependency groups it installs, whether its answer depends on today's date. With the
-interpreter, its arguments and environment, and Conveyor's own code, they make the session's
-fingerprint. A success stores the fingerprint, a one-line summary and copies of the files
-later sessions read (coverage data, JUnit XML); a run whose fingerprint matches prints
-"unchanged since TIME" with that summary and puts those files back. A failure is never
-stored and deletes the record, so a red session always runs again.
+interpreter, its arguments, the environment variables its tools read, `[tool.conveyor] env`
+and Conveyor's own code, they make the session's fingerprint. A success stores the
+fingerprint, a one-line summary and copies of the files later sessions read (coverage data,
+JUnit XML); a run whose fingerprint matches prints "unchanged since TIME" with that summary
+and puts those files back. A failure is never stored and deletes the record, so a red session
+always runs again.
 
 Everything lives in one directory, `.conveyor/cache/` under the project (git-ignored), which
 CI may keep between runs: a record only ever matches the exact inputs it was made from.
@@ -32,6 +33,20 @@ LOCKFILE = "uv.lock"
 FORCE_VARIABLE = "CONVEYOR_FORCE"
 ALWAYS_READ = ("pyproject.toml", "noxfile.py")
 """Every session reads its configuration (and the noxfile that registers it)."""
+TOOL_VARIABLE_PREFIXES = (
+    "PYTEST_",  # PYTEST_ADDOPTS can deselect the very test that fails
+    "COVERAGE_",
+    "PYTHON",  # PYTHONPATH (coverage plugins, conftest imports), PYTHONHASHSEED, PYTHONWARNINGS
+    "RUFF_",
+    "MYPY",
+    "UV_",  # the index and the resolution a sync installs from
+    "PIP_",
+    "HYPOTHESIS_",
+)
+TOOL_VARIABLES = ("CI", "GITHUB_ACTIONS", "TZ", "LANG", "LC_ALL")
+"""Also in the fingerprint: under CI a missing tool fails where it skips locally."""
+VOLATILE_VARIABLES = ("UV_RUN_RECURSION_DEPTH",)
+"""Set by `uv run` itself: whether nox was started through it changes no result."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +216,18 @@ class ResultCache:
         """Drop the record: the next run of `session` runs for real."""
         self._record_path(session).unlink(missing_ok=True)
         shutil.rmtree(self._copies(session), ignore_errors=True)
+
+
+def environment_inputs(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables of nox's environment that sessions inherit and that can change their
+    result: the tools' own (pytest, coverage, Python, ruff, mypy, uv, pip) and CI's."""
+    environ = os.environ if environ is None else environ
+    return {
+        name: value
+        for name, value in environ.items()
+        if (name.startswith(TOOL_VARIABLE_PREFIXES) or name in TOOL_VARIABLES)
+        and name not in VOLATILE_VARIABLES
+    }
 
 
 def forced(env: Mapping[str, str] | None = None) -> bool:

@@ -20,7 +20,13 @@ from conveyor import interpreters
 from conveyor.config import Project
 from conveyor.errors import ConveyorError, GateFailedError
 from conveyor.reports.github import Annotation
-from conveyor.sessions._cache import FORCE_VARIABLE, Inputs, ResultCache, forced
+from conveyor.sessions._cache import (
+    FORCE_VARIABLE,
+    Inputs,
+    ResultCache,
+    environment_inputs,
+    forced,
+)
 
 PIPELINE_TAG = "pipeline"
 _COMPLETED: set[str] = set()
@@ -62,7 +68,7 @@ def define(
                 inputs,
                 interpreter=interpreter_identity(session),
                 posargs=session.posargs,
-                env=project.settings.env,
+                env={**environment_inputs(), **project.settings.env},
             )
             record = None if forced() else cache.lookup(label, fingerprint)
             if record is not None:
