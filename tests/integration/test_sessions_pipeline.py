@@ -353,6 +353,21 @@ def test_install_only_builds_the_envs_and_runs_nothing(clean: Path) -> None:
     assert not (root / "reports" / "licenses.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ("--collect-only", "no test ran (0 passed)"),
+        ("--help", "no test ran (the run wrote no JUnit"),
+    ],
+)
+def test_a_test_run_in_which_no_test_ran_is_red(clean: Path, option: str, says: str) -> None:
+    root = copy_of(clean, f"no-test-ran{option}")
+    done = run_nox(root, "-s", "tests-3.12", "--", option)
+    assert done.returncode == 1, output_of(done)
+    assert f"Session tests-3.12 aborted: pytest tests-3.12: {says}" in done.stderr
+    assert "Traceback (most recent call last)" not in output_of(done)
+
+
 @pytest.mark.parametrize("option", [["--no-venv"], ["--force-venv-backend", "none"]])
 def test_a_session_without_a_venv_fails_in_one_line(clean: Path, option: list[str]) -> None:
     root = copy_of(clean, f"no-venv{len(option)}")
@@ -362,7 +377,7 @@ def test_a_session_without_a_venv_fails_in_one_line(clean: Path, option: list[st
         done.stderr
     )
     assert "hint: drop that option; `nox -R` reuses the venvs" in done.stderr
-    assert "Traceback" not in output_of(done)
+    assert "Traceback (most recent call last)" not in output_of(done)
     assert not (root / "reports" / "ruff.json").exists()
 
 
@@ -507,7 +522,7 @@ def test_a_bad_key_stops_before_any_session(clean: Path, line: str, expected: st
     first_line = done.stderr.strip().splitlines()[0]
     assert first_line.startswith(f"{pyproject}: {expected}")
     assert "Running session" not in output_of(done)
-    assert "Traceback" not in output_of(done)
+    assert "Traceback (most recent call last)" not in output_of(done)
 
 
 def test_a_missing_group_is_named_with_the_fix(workspace: Path) -> None:

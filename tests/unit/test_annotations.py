@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from conveyor.errors import ToolFailedError
+from conveyor.errors import GateFailedError, ToolFailedError
 from conveyor.reports import annotations as anno
 from conveyor.reports.github import Annotation
+from conveyor.sessions._pytest import ran_tests
 
 RUFF = [
     {
@@ -186,3 +187,32 @@ def test_report_text_publishes_tool_output_and_read_report_only_parses(
     assert len(anno.read_report(report, anno.from_junit, tmp_path)) == 2
     assert capsys.readouterr().out == ""
     assert actions.read_text(encoding="utf-8").count("###") == 1
+
+
+TWO_SUITES = (
+    '<testsuites><testsuite tests="{tests}" failures="0" errors="0" skipped="{skipped}"/>'
+    '<testsuite tests="2" failures="1" errors="0" skipped="0"/></testsuites>'
+)
+
+
+def test_junit_totals_sum_every_suite_and_count_what_ran() -> None:
+    totals = anno.junit_totals(TWO_SUITES.format(tests=5, skipped=2))
+    assert (totals.passed, totals.ran, totals.failures) == (4, 5, 1)
+    assert str(totals) == "4 passed, 1 failures, 2 skipped"
+    nothing = anno.junit_totals('<testsuite tests="3" skipped="3"/>')
+    assert (nothing.ran, str(nothing)) == (0, "0 passed, 3 skipped")
+
+
+def test_a_run_in_which_no_test_ran_is_not_green(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    with pytest.raises(GateFailedError, match=r"^pytest tests-3\.12: no test ran \(the run wrote"):
+        ran_tests("pytest tests-3.12", junit)
+    junit.write_text('<testsuite tests="0"/>')
+    with pytest.raises(GateFailedError, match=r"no test ran \(0 passed\)") as caught:
+        ran_tests("pytest tests-3.12", junit)
+    assert "--collect-only" in caught.value.hint
+    junit.write_text('<testsuite tests="4" skipped="4"/>')
+    with pytest.raises(GateFailedError, match=r"no test ran \(0 passed, 4 skipped\)"):
+        ran_tests("pytest tests-3.12", junit)
+    junit.write_text('<testsuite tests="4" skipped="3"/>')
+    assert str(ran_tests("pytest tests-3.12", junit)) == "1 passed, 3 skipped"

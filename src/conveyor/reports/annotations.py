@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +163,41 @@ def from_junit(text: str, root: Path) -> list[Annotation]:
     return found
 
 
-def junit_totals(text: str) -> str:
-    """`323 passed, 2 skipped` from pytest's JUnit XML (every <testsuite> summed)."""
+@dataclass(frozen=True)
+class JunitTotals:
+    """What a test run's JUnit XML counts (every <testsuite> summed)."""
+
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+
+    @property
+    def passed(self) -> int:
+        return self.tests - self.failures - self.errors - self.skipped
+
+    @property
+    def ran(self) -> int:
+        """Tests that ran (passed, failed or errored): none means nothing was checked."""
+        return self.tests - self.skipped
+
+    def __str__(self) -> str:
+        """`323 passed, 2 skipped`."""
+        parts = [f"{self.passed} passed"]
+        parts += [
+            f"{count} {name}"
+            for name, count in (
+                ("failures", self.failures),
+                ("errors", self.errors),
+                ("skipped", self.skipped),
+            )
+            if count
+        ]
+        return ", ".join(parts)
+
+
+def junit_totals(text: str) -> JunitTotals:
+    """The counts of pytest's (or Conveyor's unittest runner's) JUnit XML."""
     try:
         tree = ET.fromstring(text)  # noqa: S314  # nosec B314
     except ET.ParseError as exc:
@@ -173,10 +207,7 @@ def junit_totals(text: str) -> str:
     for suite in suites:
         for key in counts:
             counts[key] += int(suite.get(key) or 0)
-    passed = counts["tests"] - counts["failures"] - counts["errors"] - counts["skipped"]
-    parts = [f"{passed} passed"]
-    parts += [f"{counts[k]} {k}" for k in ("failures", "errors", "skipped") if counts[k]]
-    return ", ".join(parts)
+    return JunitTotals(**counts)
 
 
 def summary(title: str, findings: Sequence[Annotation]) -> str:

@@ -18,7 +18,9 @@ from conveyor.adopt import coverage as coverage_config
 from conveyor.adopt import sources
 from conveyor.adopt.plan import Adoption
 from conveyor.config import Project
+from conveyor.errors import GateFailedError
 from conveyor.reports.annotations import (
+    JunitTotals,
     from_junit,
     junit_totals,
     publish,
@@ -206,4 +208,19 @@ def run_tests(
             publish(title, failures or [failed_run(label, return_code)])
             raise
         report_file(title, junit, from_junit, project.root)
-    return f"{plan.runner}: {junit_totals(junit.read_text(encoding='utf-8'))}"
+    return f"{plan.runner}: {ran_tests(title, junit)}"
+
+
+def ran_tests(title: str, junit: Path) -> JunitTotals:
+    """The totals of a run that exited 0; a run in which no test ran checked nothing and
+    fails (`--collect-only`, `--help`, every test skipped)."""
+    hint = (
+        "drop options that stop the runner before its tests run (--collect-only, --help), "
+        "or see why every test was skipped (pytest's `-rs`)"
+    )
+    if not junit.is_file():
+        raise GateFailedError(f"{title}: no test ran (the run wrote no JUnit XML)", hint=hint)
+    totals = junit_totals(junit.read_text(encoding="utf-8"))
+    if not totals.ran:
+        raise GateFailedError(f"{title}: no test ran ({totals})", hint=hint)
+    return totals
