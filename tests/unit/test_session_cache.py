@@ -114,6 +114,7 @@ def test_the_fingerprint_takes_the_variables_tools_read_and_ci() -> None:
         "TERM": "xterm",
         "CONVEYOR_FORCE": "1",
         "UV_RUN_RECURSION_DEPTH": "1",
+        "PYTEST_CURRENT_TEST": "tests/test_x.py::test_y (call)",
         "NOT_CI": "1",
     }
     assert environment_inputs(environ) == {

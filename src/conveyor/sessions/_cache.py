@@ -45,8 +45,9 @@ TOOL_VARIABLE_PREFIXES = (
 )
 TOOL_VARIABLES = ("CI", "GITHUB_ACTIONS", "TZ", "LANG", "LC_ALL")
 """Also in the fingerprint: under CI a missing tool fails where it skips locally."""
-VOLATILE_VARIABLES = ("UV_RUN_RECURSION_DEPTH",)
-"""Set by `uv run` itself: whether nox was started through it changes no result."""
+VOLATILE_VARIABLES = ("UV_RUN_RECURSION_DEPTH", "PYTEST_CURRENT_TEST")
+"""Set by the program that started nox (`uv run`; a test of pytest's), not read by a session's
+tools: they change no result."""
 
 
 @dataclass(frozen=True)
