@@ -8,9 +8,10 @@ synced again (a no-op `uv sync` still costs a tenth of a second per session).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,27 @@ SYNC_STAMP = ".conveyor-synced"
 """In a session's venv: what it was last synced from, and its site-packages afterwards."""
 
 
+def read_pyproject(root: Path) -> tuple[bytes, Mapping[str, Any]]:
+    """`root`'s pyproject.toml as bytes and as a (read-only) table: a sync reads it for its
+    groups, its extras and its state, and a file is parsed once per content."""
+    raw = (root / PYPROJECT).read_bytes()
+    return raw, _parsed(raw)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(raw: bytes) -> Mapping[str, Any]:
+    return tomllib.loads(raw.decode("utf-8"))
+
+
 def declared_groups(root: Path) -> set[str]:
     """The `[dependency-groups]` names in `root`'s pyproject.toml."""
-    data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
-    groups = data.get("dependency-groups", {})
+    groups = read_pyproject(root)[1].get("dependency-groups", {})
     return set(groups) if isinstance(groups, dict) else set()
 
 
 def declared_extras(root: Path) -> set[str]:
     """The `[project.optional-dependencies]` names in `root`'s pyproject.toml."""
-    data = tomllib.loads((root / PYPROJECT).read_text(encoding="utf-8"))
-    extras = data.get("project", {}).get("optional-dependencies", {})
+    extras = read_pyproject(root)[1].get("project", {}).get("optional-dependencies", {})
     return set(extras) if isinstance(extras, dict) else set()
 
 
@@ -123,8 +134,7 @@ def sync_state(root: Path, argv: Sequence[str], venv: Path) -> str:
     """What a sync of `argv` into `venv` depends on, with the venv's site-packages as it is
     (an install or removal changes its mtime); "" when that cannot be known for sure (metadata
     computed at build time, uv cache keys, no site-packages to watch)."""
-    pyproject = (root / PYPROJECT).read_bytes()
-    data: dict[str, Any] = tomllib.loads(pyproject.decode("utf-8"))
+    pyproject, data = read_pyproject(root)
     dynamic = data.get("project", {}).get("dynamic")
     cache_keys = data.get("tool", {}).get("uv", {}).get("cache-keys")
     site_packages = sorted(venv.glob("lib/python*/site-packages")) + sorted(

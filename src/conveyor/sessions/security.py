@@ -106,7 +106,7 @@ def security(session: nox.Session, project: Project) -> str | None:
     settings = project.settings.security
     threshold = BanditThreshold(settings.bandit_severity, settings.bandit_confidence)
     gate = evaluate(advisories, settings.ignore, threshold)
-    from conveyor.reports.security import report_security  # noqa: PLC0415 - rich: see below
+    from conveyor.reports.security import report_security  # noqa: PLC0415 - rich: see the module docstring
 
     path = report_security(gate, project.reports, data=data)
     for key in gate.unused_ignores:
